@@ -1,0 +1,189 @@
+//! Configuration from the environment (DESIGN.md §6). Every reader fails fast with a message that
+//! names the variable, so a misconfigured pod says why it will not start.
+
+use std::{fmt, str::FromStr, time::Duration};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} must be set")]
+    Missing(&'static str),
+    #[error("environment variable {name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+/// A non-empty variable, or `None` when unset or blank.
+pub fn optional(name: &'static str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+}
+
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    optional(name).ok_or(ConfigError::Missing(name))
+}
+
+pub fn parse_or<T>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    match optional(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|err: T::Err| ConfigError::Invalid {
+            name,
+            reason: format!("{raw:?}: {err}"),
+        }),
+    }
+}
+
+pub fn flag_or(name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match optional(name).map(|raw| raw.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(raw) => match raw.as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err(ConfigError::Invalid {
+                name,
+                reason: format!("{raw:?} is not a boolean (true/false)"),
+            }),
+        },
+    }
+}
+
+pub fn seconds_or(name: &'static str, default: u64) -> Result<Duration, ConfigError> {
+    let seconds: u64 = parse_or(name, default)?;
+    if seconds == 0 {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: "must be at least 1 second".into(),
+        });
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// Where the HTTP server listens. `PORT` 0 asks the OS for a free port (tests).
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub host: String,
+    pub port: u16,
+}
+
+impl HttpConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            host: optional("HOST").unwrap_or_else(|| "0.0.0.0".into()),
+            port: parse_or("PORT", 3000)?,
+        })
+    }
+}
+
+/// The secret that signs session tokens. At least 32 bytes: HS256 with a shorter key is guessable.
+#[derive(Clone)]
+pub struct JwtKey(String);
+
+impl JwtKey {
+    pub const MIN_LEN: usize = 32;
+
+    pub fn parse(raw: String) -> Result<Self, ConfigError> {
+        if raw.len() < Self::MIN_LEN {
+            return Err(ConfigError::Invalid {
+                name: "JWT_KEY",
+                reason: format!("must be at least {} bytes long", Self::MIN_LEN),
+            });
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JwtKey(<redacted>)")
+    }
+}
+
+/// How sessions are signed and how long they live (DESIGN.md §3).
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub jwt_key: JwtKey,
+    pub ttl: Duration,
+    pub secure_cookies: bool,
+}
+
+impl SessionConfig {
+    pub const DEFAULT_TTL_SECONDS: u64 = 15 * 60;
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            jwt_key: JwtKey::parse(required("JWT_KEY")?)?,
+            ttl: seconds_or("SESSION_TTL_SECONDS", Self::DEFAULT_TTL_SECONDS)?,
+            secure_cookies: flag_or("SECURE_COOKIES", true)?,
+        })
+    }
+}
+
+/// The service's own MongoDB database: the path of `MONGO_URI` names it
+/// (`mongodb://auth-mongo-srv:27017/auth`).
+#[derive(Debug, Clone)]
+pub struct MongoConfig {
+    pub uri: String,
+    pub database: String,
+}
+
+impl MongoConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::parse(required("MONGO_URI")?)
+    }
+
+    pub fn parse(uri: String) -> Result<Self, ConfigError> {
+        let invalid = |reason: &str| ConfigError::Invalid {
+            name: "MONGO_URI",
+            reason: reason.to_owned(),
+        };
+        let rest = uri
+            .strip_prefix("mongodb://")
+            .or_else(|| uri.strip_prefix("mongodb+srv://"))
+            .ok_or_else(|| invalid("must start with mongodb:// or mongodb+srv://"))?;
+        let database = rest
+            .split_once('/')
+            .map(|(_, path)| path.split('?').next().unwrap_or_default())
+            .filter(|name| !name.is_empty())
+            .ok_or_else(|| invalid("must name the database, e.g. mongodb://host:27017/auth"))?;
+        if database.contains(['/', '\\', '.', ' ', '"', '$']) {
+            return Err(invalid("the database name may not contain / \\ . space \" or $"));
+        }
+        Ok(Self {
+            database: database.to_owned(),
+            uri,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_jwt_key_is_rejected_and_named() {
+        let err = JwtKey::parse("short".into()).expect_err("a 5-byte key must be refused");
+        assert!(err.to_string().contains("JWT_KEY"));
+        assert!(JwtKey::parse("k".repeat(32)).is_ok());
+    }
+
+    #[test]
+    fn mongo_uri_must_name_a_database() {
+        let config = MongoConfig::parse("mongodb://db:27017/auth?retryWrites=false".into())
+            .expect("valid uri");
+        assert_eq!(config.database, "auth");
+        for bad in ["mongodb://db:27017", "mongodb://db:27017/", "http://db/auth", "mongodb://db/a.b"] {
+            assert!(MongoConfig::parse(bad.into()).is_err(), "{bad} must be refused");
+        }
+    }
+
+    #[test]
+    fn jwt_key_debug_does_not_leak_the_secret() {
+        let key = JwtKey::parse("s".repeat(40)).expect("valid key");
+        assert!(!format!("{key:?}").contains("sss"));
+    }
+}

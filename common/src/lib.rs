@@ -1,0 +1,17 @@
+//! What every Ticketing service shares, written once: configuration, telemetry, the API error
+//! type, the session and its extractors, validated JSON, the server runner with health probes,
+//! the domain types that cross service boundaries (ids, money), and the event backbone.
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod mongo;
+pub mod server;
+pub mod session;
+pub mod telemetry;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{ApiError, FieldError};

@@ -1,0 +1,75 @@
+//! MongoDB access shared by every service: connecting to the service's own database, the
+//! readiness probe, and recognising a unique-index violation.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::future::BoxFuture;
+use mongodb::{
+    Client, Database,
+    bson::doc,
+    error::{ErrorKind, WriteFailure},
+    options::ClientOptions,
+};
+
+use crate::{config::MongoConfig, server::ReadinessProbe};
+
+/// MongoDB's error code for a write that breaks a unique index.
+const DUPLICATE_KEY: i32 = 11000;
+
+pub async fn connect(config: &MongoConfig, app_name: &str) -> anyhow::Result<Database> {
+    let mut options = ClientOptions::parse(&config.uri)
+        .await
+        .with_context(|| format!("MONGO_URI {} is not a valid MongoDB URI", redact(&config.uri)))?;
+    options.app_name = Some(app_name.to_owned());
+    options.connect_timeout = Some(Duration::from_secs(5));
+    options.server_selection_timeout = Some(Duration::from_secs(10));
+    let client = Client::with_options(options).context("building the MongoDB client")?;
+    Ok(client.database(&config.database))
+}
+
+/// True when a write failed only because a unique index already holds the value.
+pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
+    match err.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
+        ErrorKind::Command(command) => command.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(insert) => insert
+            .write_errors
+            .iter()
+            .flatten()
+            .any(|write| write.code == DUPLICATE_KEY),
+        _ => false,
+    }
+}
+
+/// The URI without its password, for messages.
+fn redact(uri: &str) -> String {
+    match (uri.find("://"), uri.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &uri[..scheme], &uri[at..]),
+        _ => uri.to_owned(),
+    }
+}
+
+impl ReadinessProbe for Database {
+    fn name(&self) -> &'static str {
+        "mongodb"
+    }
+
+    fn check(&self) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.run_command(doc! { "ping": 1 }).await?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_uris() {
+        assert_eq!(redact("mongodb://u:secret@db:27017/auth"), "mongodb://***@db:27017/auth");
+        assert_eq!(redact("mongodb://db:27017/auth"), "mongodb://db:27017/auth");
+    }
+}

@@ -11,9 +11,22 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
+/// Every problem found in the environment at once, so one restart fixes them all.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  - "))]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl FromIterator<ConfigError> for ConfigErrors {
+    fn from_iter<I: IntoIterator<Item = ConfigError>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
 /// A non-empty variable, or `None` when unset or blank.
 pub fn optional(name: &'static str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 pub fn required(name: &'static str) -> Result<String, ConfigError> {
@@ -27,10 +40,13 @@ where
 {
     match optional(name) {
         None => Ok(default),
-        Some(raw) => raw.trim().parse().map_err(|err: T::Err| ConfigError::Invalid {
-            name,
-            reason: format!("{raw:?}: {err}"),
-        }),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|err: T::Err| ConfigError::Invalid {
+                name,
+                reason: format!("{raw:?}: {err}"),
+            }),
     }
 }
 
@@ -151,7 +167,9 @@ impl MongoConfig {
             .filter(|name| !name.is_empty())
             .ok_or_else(|| invalid("must name the database, e.g. mongodb://host:27017/auth"))?;
         if database.contains(['/', '\\', '.', ' ', '"', '$']) {
-            return Err(invalid("the database name may not contain / \\ . space \" or $"));
+            return Err(invalid(
+                "the database name may not contain / \\ . space \" or $",
+            ));
         }
         Ok(Self {
             database: database.to_owned(),
@@ -176,8 +194,16 @@ mod tests {
         let config = MongoConfig::parse("mongodb://db:27017/auth?retryWrites=false".into())
             .expect("valid uri");
         assert_eq!(config.database, "auth");
-        for bad in ["mongodb://db:27017", "mongodb://db:27017/", "http://db/auth", "mongodb://db/a.b"] {
-            assert!(MongoConfig::parse(bad.into()).is_err(), "{bad} must be refused");
+        for bad in [
+            "mongodb://db:27017",
+            "mongodb://db:27017/",
+            "http://db/auth",
+            "mongodb://db/a.b",
+        ] {
+            assert!(
+                MongoConfig::parse(bad.into()).is_err(),
+                "{bad} must be refused"
+            );
         }
     }
 

@@ -104,7 +104,13 @@ impl IntoResponse for ApiError {
         if let Self::Unexpected(err) = &self {
             tracing::error!(error = ?err, "request failed unexpectedly");
         }
-        (status, Json(ErrorBody { errors: &self.errors() })).into_response()
+        (
+            status,
+            Json(ErrorBody {
+                errors: &self.errors(),
+            }),
+        )
+            .into_response()
     }
 }
 
@@ -138,8 +144,10 @@ mod tests {
 
     #[tokio::test]
     async fn unexpected_errors_hide_their_cause() {
-        let (status, body) =
-            body_of(ApiError::Unexpected(anyhow::anyhow!("password=hunter2 leaked"))).await;
+        let (status, body) = body_of(ApiError::Unexpected(anyhow::anyhow!(
+            "password=hunter2 leaked"
+        )))
+        .await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
             body,

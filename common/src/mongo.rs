@@ -18,9 +18,12 @@ use crate::{config::MongoConfig, server::ReadinessProbe};
 const DUPLICATE_KEY: i32 = 11000;
 
 pub async fn connect(config: &MongoConfig, app_name: &str) -> anyhow::Result<Database> {
-    let mut options = ClientOptions::parse(&config.uri)
-        .await
-        .with_context(|| format!("MONGO_URI {} is not a valid MongoDB URI", redact(&config.uri)))?;
+    let mut options = ClientOptions::parse(&config.uri).await.with_context(|| {
+        format!(
+            "MONGO_URI {} is not a valid MongoDB URI",
+            redact(&config.uri)
+        )
+    })?;
     options.app_name = Some(app_name.to_owned());
     options.connect_timeout = Some(Duration::from_secs(5));
     options.server_selection_timeout = Some(Duration::from_secs(10));
@@ -45,7 +48,9 @@ pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
 /// The URI without its password, for messages.
 fn redact(uri: &str) -> String {
     match (uri.find("://"), uri.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &uri[..scheme], &uri[at..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &uri[..scheme], &uri[at..])
+        }
         _ => uri.to_owned(),
     }
 }
@@ -69,7 +74,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted_from_uris() {
-        assert_eq!(redact("mongodb://u:secret@db:27017/auth"), "mongodb://***@db:27017/auth");
+        assert_eq!(
+            redact("mongodb://u:secret@db:27017/auth"),
+            "mongodb://***@db:27017/auth"
+        );
         assert_eq!(redact("mongodb://db:27017/auth"), "mongodb://db:27017/auth");
     }
 }

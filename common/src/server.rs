@@ -91,7 +91,11 @@ async fn readyz(State(probes): State<Probes>) -> Response {
     if failing.is_empty() {
         Json(json!({ "status": "ready" })).into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "errors": failing }))).into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "errors": failing })),
+        )
+            .into_response()
     }
 }
 
@@ -107,8 +111,13 @@ fn on_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
 
 /// Serves `app` until `shutdown` is cancelled, then stops accepting connections and gives
 /// in-flight requests [`DRAIN_TIMEOUT`] to finish.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: CancellationToken) -> io::Result<()> {
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: CancellationToken,
+) -> io::Result<()> {
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let drain_deadline = async {
         shutdown.cancelled().await;
         tokio::time::sleep(DRAIN_TIMEOUT).await;

@@ -9,9 +9,13 @@ pub fn init(service: &str) {
     let json = std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"));
     let registry = tracing_subscriber::registry().with(filter);
     let result = if json {
-        registry.with(fmt::layer().json().with_current_span(true)).try_init()
+        registry
+            .with(fmt::layer().json().with_current_span(true))
+            .try_init()
     } else {
-        registry.with(fmt::layer().compact().with_target(false)).try_init()
+        registry
+            .with(fmt::layer().compact().with_target(false))
+            .try_init()
     };
     if result.is_err() {
         tracing::debug!("tracing was already initialised");

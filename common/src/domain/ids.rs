@@ -110,7 +110,13 @@ mod tests {
 
     #[test]
     fn malformed_ids_are_refused() {
-        for raw in ["", "abc", "zzzzzzzzzzzzzzzzzzzzzzzz", "64B0F7A2C1D3E4F5A6B7C8D9", "64b0f7a2c1d3e4f5a6b7c8d9a"] {
+        for raw in [
+            "",
+            "abc",
+            "zzzzzzzzzzzzzzzzzzzzzzzz",
+            "64B0F7A2C1D3E4F5A6B7C8D9",
+            "64b0f7a2c1d3e4f5a6b7c8d9a",
+        ] {
             assert!(OrderId::parse(raw).is_err(), "{raw:?} must be refused");
         }
         assert!(OrderId::parse("64b0f7a2c1d3e4f5a6b7c8d9").is_ok());

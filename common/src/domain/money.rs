@@ -111,7 +111,10 @@ mod tests {
         assert_eq!(Money::from_dollars(19.99).map(Money::cents), Ok(1999));
         assert_eq!(Money::from_dollars(0.1 + 0.2).map(Money::cents), Ok(30));
         assert_eq!(Money::from_dollars(0.01).map(Money::cents), Ok(1));
-        assert_eq!(Money::from_dollars(1e9).map(Money::cents), Ok(100_000_000_000));
+        assert_eq!(
+            Money::from_dollars(1e9).map(Money::cents),
+            Ok(100_000_000_000)
+        );
     }
 
     #[test]
@@ -129,6 +132,9 @@ mod tests {
             let money: Money = serde_json::from_str(text).expect("parses");
             assert_eq!(serde_json::to_string(&money).expect("serializes"), text);
         }
-        assert_eq!(serde_json::to_string(&Money::from_cents(1000).expect("valid")).expect("ok"), "10.0");
+        assert_eq!(
+            serde_json::to_string(&Money::from_cents(1000).expect("valid")).expect("ok"),
+            "10.0"
+        );
     }
 }

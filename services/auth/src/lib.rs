@@ -1,0 +1,8 @@
+//! The auth service: users, sign-up, sign-in, sign-out and the session cookie (DESIGN.md §2–3).
+
+pub mod configuration;
+pub mod domain;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod store;

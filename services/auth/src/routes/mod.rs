@@ -1,0 +1,44 @@
+//! `/api/users/*`: the four routes of DESIGN.md §2, one file each.
+
+mod current_user;
+mod signin;
+mod signout;
+mod signup;
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+use serde::Serialize;
+use ticketing_common::{ApiError, domain::UserId, error::OrUnexpected, session::Sessions};
+use tower_cookies::Cookies;
+
+use crate::{state::AppState, store::User};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/users/signup", post(signup::signup))
+        .route("/api/users/signin", post(signin::signin))
+        .route("/api/users/signout", post(signout::signout))
+        .route("/api/users/currentuser", get(current_user::current_user))
+}
+
+/// The public view of a user.
+#[derive(Debug, Serialize)]
+pub struct UserBody {
+    pub id: UserId,
+    pub email: String,
+}
+
+/// Signs `user` in: a fresh token in the session cookie.
+fn start_session(sessions: &Sessions, cookies: &Cookies, user: User) -> Result<UserBody, ApiError> {
+    let claims = sessions.claims_for(user.id, user.email.clone());
+    let token = sessions
+        .sign(&claims)
+        .or_unexpected("signing a session token")?;
+    cookies.add(sessions.cookie(token));
+    Ok(UserBody {
+        id: user.id,
+        email: user.email,
+    })
+}

@@ -1,0 +1,12 @@
+use axum::extract::FromRef;
+use ticketing_common::session::Sessions;
+
+use crate::{domain::PasswordHasher, store::Users};
+
+/// Everything a request handler may need, cloned cheaply into each request.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub users: Users,
+    pub sessions: Sessions,
+    pub hasher: PasswordHasher,
+}

@@ -178,6 +178,43 @@ impl MongoConfig {
     }
 }
 
+/// The NATS connection and the optional prefix that isolates one fleet's (or one test's) events.
+#[derive(Debug, Clone)]
+pub struct NatsConfig {
+    pub url: String,
+    pub client_name: String,
+    pub events_prefix: Option<String>,
+}
+
+impl NatsConfig {
+    pub fn from_env(service: &str) -> Result<Self, ConfigError> {
+        let events_prefix = optional("EVENTS_PREFIX").map(|raw| raw.trim().to_owned());
+        if let Some(prefix) = &events_prefix {
+            Self::check_prefix(prefix)?;
+        }
+        Ok(Self {
+            url: required("NATS_URL")?,
+            client_name: optional("NATS_CLIENT_NAME").unwrap_or_else(|| service.to_owned()),
+            events_prefix,
+        })
+    }
+
+    /// A prefix becomes part of subject and stream names, so it is kept to `[A-Za-z0-9_-]`.
+    pub fn check_prefix(prefix: &str) -> Result<(), ConfigError> {
+        let valid = !prefix.is_empty()
+            && prefix.len() <= 48
+            && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if valid {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid {
+                name: "EVENTS_PREFIX",
+                reason: format!("{prefix:?} must be 1-48 characters of A-Z, a-z, 0-9, _ or -"),
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

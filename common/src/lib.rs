@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod events;
 pub mod error;
 pub mod extract;
 pub mod mongo;

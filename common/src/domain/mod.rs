@@ -3,6 +3,10 @@
 
 mod ids;
 pub mod money;
+mod order_status;
+mod version;
 
 pub use ids::{IdError, OrderId, PaymentId, TicketId, UserId};
 pub use money::{Money, MoneyError};
+pub use order_status::OrderStatus;
+pub use version::Version;

@@ -1,0 +1,180 @@
+//! The six events of DESIGN.md §4. Each payload type names its subject through [`Event`], so a
+//! payload can only ever be published on its own subject.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::domain::{Money, OrderId, OrderStatus, PaymentId, TicketId, UserId, Version};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Subject {
+    TicketCreated,
+    TicketUpdated,
+    OrderCreated,
+    OrderCancelled,
+    ExpirationComplete,
+    PaymentCreated,
+}
+
+impl Subject {
+    pub const ALL: [Subject; 6] = [
+        Self::TicketCreated,
+        Self::TicketUpdated,
+        Self::OrderCreated,
+        Self::OrderCancelled,
+        Self::ExpirationComplete,
+        Self::PaymentCreated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TicketCreated => "ticket.created",
+            Self::TicketUpdated => "ticket.updated",
+            Self::OrderCreated => "order.created",
+            Self::OrderCancelled => "order.cancelled",
+            Self::ExpirationComplete => "expiration.complete",
+            Self::PaymentCreated => "payment.created",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|subject| subject.as_str() == raw)
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A payload of the catalogue, tied to its subject.
+pub trait Event: Serialize + DeserializeOwned + fmt::Debug + Clone + Send + Sync + 'static {
+    const SUBJECT: Subject;
+}
+
+macro_rules! event {
+    ($name:ident => $subject:ident) => {
+        impl Event for $name {
+            const SUBJECT: Subject = Subject::$subject;
+        }
+    };
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketCreated {
+    pub id: TicketId,
+    pub version: Version,
+    pub title: String,
+    pub price: Money,
+    pub user_id: UserId,
+}
+event!(TicketCreated => TicketCreated);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketUpdated {
+    pub id: TicketId,
+    pub version: Version,
+    pub title: String,
+    pub price: Money,
+    pub user_id: UserId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<OrderId>,
+}
+event!(TicketUpdated => TicketUpdated);
+
+/// The ticket as an order event carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderedTicket {
+    pub id: TicketId,
+    pub price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCreated {
+    pub id: OrderId,
+    pub version: Version,
+    pub status: OrderStatus,
+    pub user_id: UserId,
+    pub expires_at: DateTime<Utc>,
+    pub ticket: OrderedTicket,
+}
+event!(OrderCreated => OrderCreated);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelledTicket {
+    pub id: TicketId,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCancelled {
+    pub id: OrderId,
+    pub version: Version,
+    pub ticket: CancelledTicket,
+}
+event!(OrderCancelled => OrderCancelled);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpirationComplete {
+    pub order_id: OrderId,
+}
+event!(ExpirationComplete => ExpirationComplete);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentCreated {
+    pub id: PaymentId,
+    pub order_id: OrderId,
+    pub stripe_id: String,
+}
+event!(PaymentCreated => PaymentCreated);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_parse_back() {
+        for subject in Subject::ALL {
+            assert_eq!(Subject::parse(subject.as_str()), Some(subject));
+        }
+        assert_eq!(Subject::parse("ticket.deleted"), None);
+    }
+
+    #[test]
+    fn payloads_are_camel_case_with_money_in_dollars() {
+        let event = OrderCreated {
+            id: OrderId::parse("64b0f7a2c1d3e4f5a6b7c8d9").expect("id"),
+            version: Version::INITIAL,
+            status: OrderStatus::Created,
+            user_id: UserId::parse("64b0f7a2c1d3e4f5a6b7c8da").expect("id"),
+            expires_at: DateTime::from_timestamp(1_800_000_000, 0).expect("time"),
+            ticket: OrderedTicket {
+                id: TicketId::parse("64b0f7a2c1d3e4f5a6b7c8db").expect("id"),
+                price: Money::from_cents(1999).expect("money"),
+            },
+        };
+        let json = serde_json::to_value(&event).expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "id": "64b0f7a2c1d3e4f5a6b7c8d9",
+                "version": 0,
+                "status": "created",
+                "userId": "64b0f7a2c1d3e4f5a6b7c8da",
+                "expiresAt": "2027-01-15T08:00:00Z",
+                "ticket": { "id": "64b0f7a2c1d3e4f5a6b7c8db", "price": 19.99 },
+            })
+        );
+        assert_eq!(serde_json::from_value::<OrderCreated>(json).expect("parses"), event);
+    }
+}

@@ -1,0 +1,52 @@
+use async_nats::jetstream::{self, message::PublishMessage};
+use bytes::Bytes;
+
+use super::{Envelope, Event, EventId, Names, Subject};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("serializing the event: {0}")]
+    Serialize(#[from] serde_json::Error),
+    #[error("publishing to JetStream: {0}")]
+    Publish(#[from] jetstream::context::PublishError),
+}
+
+/// Publishes events and waits for JetStream's ack, with the event id as `Nats-Msg-Id`.
+#[derive(Clone)]
+pub struct Publisher {
+    jetstream: jetstream::Context,
+    names: Names,
+}
+
+impl Publisher {
+    pub(crate) fn new(jetstream: jetstream::Context, names: Names) -> Self {
+        Self { jetstream, names }
+    }
+
+    /// Publishes on `E`'s own subject. Returns `true` if JetStream already had this id.
+    pub async fn publish<E: Event>(&self, event: &Envelope<E>) -> Result<bool, PublishError> {
+        let payload = serde_json::to_vec(event)?;
+        self.publish_raw(E::SUBJECT, &event.id, Bytes::from(payload)).await
+    }
+
+    /// Publishes an already serialized envelope (the outbox stores them that way).
+    pub(crate) async fn publish_raw(
+        &self,
+        subject: Subject,
+        id: &EventId,
+        payload: Bytes,
+    ) -> Result<bool, PublishError> {
+        let message = PublishMessage::build().payload(payload).message_id(id.as_str());
+        let ack = self
+            .jetstream
+            .send_publish(self.names.subject(subject), message)
+            .await?
+            .await?;
+        if ack.duplicate {
+            tracing::debug!(%subject, event_id = %id, "JetStream dropped a duplicate publish");
+        } else {
+            tracing::debug!(%subject, event_id = %id, sequence = ack.sequence, "event published");
+        }
+        Ok(ack.duplicate)
+    }
+}

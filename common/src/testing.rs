@@ -35,3 +35,31 @@ pub fn jwt_key() -> JwtKey {
         Err(err) => unreachable!("the test key is long enough: {err}"),
     }
 }
+
+/// The test NATS server (`TEST_NATS_URL`, default the local one) with a fresh events prefix.
+pub fn nats_config() -> crate::config::NatsConfig {
+    crate::config::NatsConfig {
+        url: std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into()),
+        client_name: "ticketing-tests".into(),
+        events_prefix: Some(unique_name("t")),
+    }
+}
+
+/// Polls `check` until it yields a value or `deadline` passes: assertions about asynchronous
+/// effects wait for them rather than sleeping a fixed time.
+pub async fn eventually<T, F, Fut>(deadline: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() >= until {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

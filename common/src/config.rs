@@ -203,7 +203,9 @@ impl NatsConfig {
     pub fn check_prefix(prefix: &str) -> Result<(), ConfigError> {
         let valid = !prefix.is_empty()
             && prefix.len() <= 48
-            && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            && prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if valid {
             Ok(())
         } else {

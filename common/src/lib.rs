@@ -4,8 +4,8 @@
 
 pub mod config;
 pub mod domain;
-pub mod events;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod mongo;
 pub mod server;

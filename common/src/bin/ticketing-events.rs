@@ -44,7 +44,11 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let command = match words.as_slice() {
         ["tail", rest @ ..] => Command::Tail {
-            subject: rest.iter().find(|w| !w.starts_with("--")).map(|s| subject(s)).transpose()?,
+            subject: rest
+                .iter()
+                .find(|w| !w.starts_with("--"))
+                .map(|s| subject(s))
+                .transpose()?,
             all: rest.contains(&"--all"),
         },
         ["publish", name, data] => Command::Publish {
@@ -86,7 +90,11 @@ async fn tail(bus: &EventBus, subject: Option<Subject>, all: bool) -> anyhow::Re
     let consumer = stream
         .create_consumer(OrderedConfig {
             filter_subject: subject.map(|s| names.subject(s)).unwrap_or_default(),
-            deliver_policy: if all { DeliverPolicy::All } else { DeliverPolicy::New },
+            deliver_policy: if all {
+                DeliverPolicy::All
+            } else {
+                DeliverPolicy::New
+            },
             ..Default::default()
         })
         .await?;
@@ -117,7 +125,11 @@ async fn publish(publisher: &Publisher, subject: Subject, data: Value) -> anyhow
             "published {} id={} ({})",
             E::SUBJECT,
             envelope.id,
-            if duplicate { "duplicate, dropped" } else { "acked" }
+            if duplicate {
+                "duplicate, dropped"
+            } else {
+                "acked"
+            }
         );
         Ok(())
     }
@@ -133,10 +145,14 @@ async fn publish(publisher: &Publisher, subject: Subject, data: Value) -> anyhow
 
 async fn consumers(bus: &EventBus) -> anyhow::Result<()> {
     let stream = bus.jetstream().get_stream(bus.names().stream()).await?;
-    let infos: Vec<_> = tokio::time::timeout(Duration::from_secs(10), stream.consumers().try_collect())
-        .await
-        .context("listing consumers timed out")??;
-    println!("{:<40} {:>10} {:>12} {:>12}", "CONSUMER", "PENDING", "ACK PENDING", "REDELIVERED");
+    let infos: Vec<_> =
+        tokio::time::timeout(Duration::from_secs(10), stream.consumers().try_collect())
+            .await
+            .context("listing consumers timed out")??;
+    println!(
+        "{:<40} {:>10} {:>12} {:>12}",
+        "CONSUMER", "PENDING", "ACK PENDING", "REDELIVERED"
+    );
     for info in infos {
         println!(
             "{:<40} {:>10} {:>12} {:>12}",

@@ -91,7 +91,10 @@ impl EventBus {
         self.jetstream
             .get_or_create_stream(stream::Config {
                 name: name.clone(),
-                subjects: Subject::ALL.iter().map(|s| self.names.subject(*s)).collect(),
+                subjects: Subject::ALL
+                    .iter()
+                    .map(|s| self.names.subject(*s))
+                    .collect(),
                 storage: stream::StorageType::File,
                 retention: stream::RetentionPolicy::Limits,
                 max_age: Self::RETENTION,
@@ -151,9 +154,15 @@ mod tests {
         let names = Names::new(Some("t1".into()));
         assert_eq!(names.subject(Subject::OrderCreated), "t1.order.created");
         assert_eq!(names.stream(), "t1_EVENTS");
-        assert_eq!(names.parse_subject("t1.order.created"), Some(Subject::OrderCreated));
+        assert_eq!(
+            names.parse_subject("t1.order.created"),
+            Some(Subject::OrderCreated)
+        );
         assert_eq!(names.parse_subject("t2.order.created"), None);
-        assert_eq!(names.durable("tickets", Subject::OrderCreated), "tickets-order-created");
+        assert_eq!(
+            names.durable("tickets", Subject::OrderCreated),
+            "tickets-order-created"
+        );
 
         let bare = Names::new(None);
         assert_eq!(bare.subject(Subject::TicketCreated), "ticket.created");

@@ -40,7 +40,9 @@ impl Subject {
     }
 
     pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|subject| subject.as_str() == raw)
+        Self::ALL
+            .into_iter()
+            .find(|subject| subject.as_str() == raw)
     }
 }
 
@@ -175,6 +177,9 @@ mod tests {
                 "ticket": { "id": "64b0f7a2c1d3e4f5a6b7c8db", "price": 19.99 },
             })
         );
-        assert_eq!(serde_json::from_value::<OrderCreated>(json).expect("parses"), event);
+        assert_eq!(
+            serde_json::from_value::<OrderCreated>(json).expect("parses"),
+            event
+        );
     }
 }

@@ -39,7 +39,10 @@ impl From<anyhow::Error> for HandleError {
 pub trait Listener: Send + Sync + 'static {
     type Event: Event;
 
-    fn handle(&self, event: Envelope<Self::Event>) -> impl Future<Output = Result<(), HandleError>> + Send;
+    fn handle(
+        &self,
+        event: Envelope<Self::Event>,
+    ) -> impl Future<Output = Result<(), HandleError>> + Send;
 }
 
 /// How a consumer retries; the defaults suit every service.
@@ -117,8 +120,12 @@ pub async fn listen<L: Listener>(
 }
 
 /// Hands back what was pulled but not started, so another replica takes it at once.
-async fn release_unhandled(batch: &mut (impl futures::Stream<Item = Result<Message, impl std::fmt::Display>> + Unpin)) {
-    while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_millis(50), batch.next()).await {
+async fn release_unhandled(
+    batch: &mut (impl futures::Stream<Item = Result<Message, impl std::fmt::Display>> + Unpin),
+) {
+    while let Ok(Some(Ok(message))) =
+        tokio::time::timeout(Duration::from_millis(50), batch.next()).await
+    {
         if let Err(err) = message.ack_with(AckKind::Nak(None)).await {
             tracing::debug!(error = %err, "nak on shutdown failed; the event returns after ack_wait");
         }

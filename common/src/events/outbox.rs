@@ -47,7 +47,10 @@ impl OutboxEntry {
 
 /// The `$push` that adds `entries` to a document's outbox, to merge into a state-changing update.
 pub fn push(entries: &[OutboxEntry]) -> anyhow::Result<Document> {
-    let entries = entries.iter().map(OutboxEntry::to_bson).collect::<anyhow::Result<Vec<_>>>()?;
+    let entries = entries
+        .iter()
+        .map(OutboxEntry::to_bson)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(doc! { "$push": { OUTBOX_FIELD: { "$each": entries } } })
 }
 
@@ -78,7 +81,11 @@ pub struct OutboxRelay {
 }
 
 impl OutboxRelay {
-    pub fn new(publisher: Publisher, collections: Vec<Collection<Document>>, signal: OutboxSignal) -> Self {
+    pub fn new(
+        publisher: Publisher,
+        collections: Vec<Collection<Document>>,
+        signal: OutboxSignal,
+    ) -> Self {
         Self {
             publisher,
             collections,
@@ -120,10 +127,11 @@ impl OutboxRelay {
             while let Some(document) = cursor.try_next().await.context("reading pending events")? {
                 for entry in &document.outbox {
                     self.publish(entry).await?;
+                    // The whole entry, not a condition: FerretDB's $pull matches values only.
                     collection
                         .update_one(
                             doc! { "_id": document.id.clone() },
-                            doc! { "$pull": { OUTBOX_FIELD: { "id": entry.id.as_str() } } },
+                            doc! { "$pull": { OUTBOX_FIELD: entry.to_bson()? } },
                         )
                         .await
                         .context("marking an event sent")?;

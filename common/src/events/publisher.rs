@@ -26,7 +26,8 @@ impl Publisher {
     /// Publishes on `E`'s own subject. Returns `true` if JetStream already had this id.
     pub async fn publish<E: Event>(&self, event: &Envelope<E>) -> Result<bool, PublishError> {
         let payload = serde_json::to_vec(event)?;
-        self.publish_raw(E::SUBJECT, &event.id, Bytes::from(payload)).await
+        self.publish_raw(E::SUBJECT, &event.id, Bytes::from(payload))
+            .await
     }
 
     /// Publishes an already serialized envelope (the outbox stores them that way).
@@ -36,7 +37,9 @@ impl Publisher {
         id: &EventId,
         payload: Bytes,
     ) -> Result<bool, PublishError> {
-        let message = PublishMessage::build().payload(payload).message_id(id.as_str());
+        let message = PublishMessage::build()
+            .payload(payload)
+            .message_id(id.as_str());
         let ack = self
             .jetstream
             .send_publish(self.names.subject(subject), message)

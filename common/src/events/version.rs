@@ -31,7 +31,10 @@ impl Applied {
 }
 
 /// Inserts version 0 of a replica; a second insert of the same id is a duplicate.
-pub async fn insert_initial(collection: &Collection<Document>, document: Document) -> mongodb::error::Result<Applied> {
+pub async fn insert_initial(
+    collection: &Collection<Document>,
+    document: Document,
+) -> mongodb::error::Result<Applied> {
     match collection.insert_one(document).await {
         Ok(_) => Ok(Applied::Applied),
         Err(err) if is_duplicate_key(&err) => Ok(Applied::Duplicate),
@@ -52,7 +55,10 @@ pub async fn apply_in_order(
     };
     set.insert("version", version);
     let result = collection
-        .update_one(doc! { "_id": id.clone(), "version": previous }, doc! { "$set": set })
+        .update_one(
+            doc! { "_id": id.clone(), "version": previous },
+            doc! { "$set": set },
+        )
         .await?;
     if result.matched_count == 1 {
         return Ok(Applied::Applied);

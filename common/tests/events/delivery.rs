@@ -1,15 +1,22 @@
 use std::{collections::HashSet, sync::atomic::Ordering, time::Duration};
 
+use ticketing_common::events::{Envelope, EventId};
 use tokio::sync::mpsc;
-use ticketing_common::events::{EventId, Envelope};
 
-use crate::helpers::{Recorder, bus, drain, quick_options, spawn_listener, stream_messages, ticket_created};
+use crate::helpers::{
+    Recorder, bus, drain, quick_options, spawn_listener, stream_messages, ticket_created,
+};
 
 #[tokio::test]
 async fn two_instances_sharing_a_durable_split_the_work_and_each_event_is_handled_once() {
     let bus = bus().await;
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (stop_a, _a) = spawn_listener(&bus, "orders", Recorder::new("a", tx.clone()), quick_options());
+    let (stop_a, _a) = spawn_listener(
+        &bus,
+        "orders",
+        Recorder::new("a", tx.clone()),
+        quick_options(),
+    );
     let (stop_b, _b) = spawn_listener(&bus, "orders", Recorder::new("b", tx), quick_options());
     let publisher = bus.publisher();
 
@@ -29,7 +36,10 @@ async fn two_instances_sharing_a_durable_split_the_work_and_each_event_is_handle
     assert_eq!(ids.len(), 100, "every event handled exactly once");
     assert_eq!(ids.iter().cloned().collect::<HashSet<_>>(), sent);
     let by_a = received.iter().filter(|(tag, _)| *tag == "a").count();
-    assert!(by_a > 0 && by_a < 100, "both instances got work: a handled {by_a} of 100");
+    assert!(
+        by_a > 0 && by_a < 100,
+        "both instances got work: a handled {by_a} of 100"
+    );
     stop_a.cancel();
     stop_b.cancel();
 }
@@ -49,7 +59,11 @@ async fn a_handler_that_fails_once_gets_the_event_again() {
     let received = drain(&mut rx, Duration::from_secs(3)).await;
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].1, event);
-    assert_eq!(attempts.load(Ordering::SeqCst), 2, "one failure, one success");
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        2,
+        "one failure, one success"
+    );
     stop.cancel();
 }
 
@@ -74,7 +88,12 @@ async fn a_listener_dropped_before_acking_does_not_lose_the_event() {
     task.abort();
     drop(held);
 
-    let (stop, _task) = spawn_listener(&bus, "orders", Recorder::new("rescuer", tx), quick_options());
+    let (stop, _task) = spawn_listener(
+        &bus,
+        "orders",
+        Recorder::new("rescuer", tx),
+        quick_options(),
+    );
     let received = drain(&mut rx, Duration::from_secs(4)).await;
     assert_eq!(received.len(), 1, "redelivered after ack_wait");
     assert_eq!(received[0].0, "rescuer");
@@ -90,7 +109,10 @@ async fn one_event_published_twice_is_delivered_once() {
     let event = ticket_created("twice");
 
     let first = bus.publisher().publish(&event).await.expect("published");
-    let again = Envelope { occurred_at: chrono::Utc::now(), ..event.clone() };
+    let again = Envelope {
+        occurred_at: chrono::Utc::now(),
+        ..event.clone()
+    };
     let second = bus.publisher().publish(&again).await.expect("published");
 
     assert!(!first, "the first publish is new");
@@ -110,7 +132,9 @@ async fn shutdown_while_a_handler_runs_loses_nothing() {
     let held = gate.lock().await;
     let attempts = slow.attempts.clone();
     let (stop, task) = spawn_listener(&bus, "orders", slow, quick_options());
-    let events: Vec<_> = (0..5).map(|i| ticket_created(&format!("in flight {i}"))).collect();
+    let events: Vec<_> = (0..5)
+        .map(|i| ticket_created(&format!("in flight {i}")))
+        .collect();
     for event in &events {
         bus.publisher().publish(event).await.expect("published");
     }
@@ -134,7 +158,10 @@ async fn shutdown_while_a_handler_runs_loses_nothing() {
     let received = drain(&mut rx, Duration::from_secs(4)).await;
     let ids: HashSet<EventId> = received.iter().map(|(_, e)| e.id.clone()).collect();
     let expected: HashSet<EventId> = events.iter().map(|e| e.id.clone()).collect();
-    assert_eq!(ids, expected, "every event handled by one instance or the other");
+    assert_eq!(
+        ids, expected,
+        "every event handled by one instance or the other"
+    );
     assert_eq!(received.len(), 5, "and none twice");
     stop.cancel();
 }

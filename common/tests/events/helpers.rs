@@ -6,17 +6,19 @@ use std::{
     time::Duration,
 };
 
-use tokio::sync::{Mutex, mpsc};
-use tokio_util::sync::CancellationToken;
 use ticketing_common::{
     domain::{Money, TicketId, UserId, Version},
     events::{Envelope, EventBus, HandleError, Listener, ListenerOptions, TicketCreated, listen},
     telemetry, testing,
 };
+use tokio::sync::{Mutex, mpsc};
+use tokio_util::sync::CancellationToken;
 
 pub async fn bus() -> EventBus {
     telemetry::init_for_tests();
-    EventBus::connect(&testing::nats_config()).await.expect("NATS is reachable")
+    EventBus::connect(&testing::nats_config())
+        .await
+        .expect("NATS is reachable")
 }
 
 pub fn ticket_created(title: &str) -> Envelope<TicketCreated> {
@@ -51,7 +53,10 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub fn new(tag: &'static str, sink: mpsc::UnboundedSender<(&'static str, Envelope<TicketCreated>)>) -> Self {
+    pub fn new(
+        tag: &'static str,
+        sink: mpsc::UnboundedSender<(&'static str, Envelope<TicketCreated>)>,
+    ) -> Self {
         Self {
             tag,
             sink,
@@ -70,12 +75,16 @@ impl Listener for Recorder {
         let _held = self.gate.lock().await;
         let failing = self
             .failures_left
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
             .is_ok();
         if failing {
             return Err(HandleError::Retry(anyhow::anyhow!("injected failure")));
         }
-        self.sink.send((self.tag, event)).map_err(|_| HandleError::Retry(anyhow::anyhow!("test gone")))?;
+        self.sink
+            .send((self.tag, event))
+            .map_err(|_| HandleError::Retry(anyhow::anyhow!("test gone")))?;
         Ok(())
     }
 }
@@ -86,7 +95,10 @@ pub fn spawn_listener<L: Listener>(
     service: &'static str,
     listener: L,
     options: ListenerOptions,
-) -> (CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
     let shutdown = CancellationToken::new();
     let bus = bus.clone();
     let token = shutdown.clone();
@@ -104,6 +116,10 @@ pub async fn drain<T>(rx: &mut mpsc::UnboundedReceiver<T>, wait: Duration) -> Ve
 }
 
 pub async fn stream_messages(bus: &EventBus) -> u64 {
-    let mut stream = bus.jetstream().get_stream(bus.names().stream()).await.expect("stream");
+    let mut stream = bus
+        .jetstream()
+        .get_stream(bus.names().stream())
+        .await
+        .expect("stream");
     stream.info().await.expect("stream info").state.messages
 }

@@ -2,6 +2,7 @@
 //! type, the session and its extractors, validated JSON, the server runner with health probes,
 //! the domain types that cross service boundaries (ids, money), and the event backbone.
 
+pub mod app;
 pub mod config;
 pub mod domain;
 pub mod error;

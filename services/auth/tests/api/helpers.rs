@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use auth::{configuration::Settings, domain::HashCost, startup::Application};
+use auth::{configuration::Settings, domain::HashCost, startup};
 use mongodb::Database;
 use reqwest::{Response, header::SET_COOKIE};
 use serde_json::{Value, json};
@@ -50,7 +50,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let db = mongo::connect(&settings.mongo, "auth-tests")
         .await
         .expect("test database");
-    let app = Application::build(settings).await.expect("auth builds");
+    let app = startup::build(settings).await.expect("auth builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run_until(shutdown.clone()));

@@ -10,7 +10,11 @@ use futures::future::BoxFuture;
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::HttpConfig, events::EventBus, server};
+use crate::{
+    config::HttpConfig,
+    events::{Event, EventBus, Listener, ListenerOptions, OutboxRelay, listen},
+    server,
+};
 
 /// How long workers get to finish in-flight work after HTTP stopped.
 const WORKER_STOP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -34,6 +38,25 @@ impl Worker {
             name: name.into(),
             start: Box::new(move |token| Box::pin(start(token))),
         }
+    }
+}
+
+impl Worker {
+    /// Handles `listener`'s events as `service` (one durable consumer shared by all replicas).
+    pub fn listener<L: Listener>(bus: &EventBus, service: &'static str, listener: L) -> Self {
+        let bus = bus.clone();
+        let name = format!("{service} listener for {}", <L::Event as Event>::SUBJECT);
+        Self::new(name, move |stop| async move {
+            listen(&bus, service, listener, ListenerOptions::default(), stop).await
+        })
+    }
+
+    /// Publishes what the service's writes leave in their outboxes.
+    pub fn outbox_relay(relay: OutboxRelay) -> Self {
+        Self::new("outbox relay", move |stop| async move {
+            relay.run(stop).await;
+            Ok(())
+        })
     }
 }
 

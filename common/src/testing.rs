@@ -63,3 +63,50 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+/// Everything published on one subject of a test's bus, from the start of its stream.
+pub struct EventProbe<E> {
+    messages: async_nats::jetstream::consumer::pull::Ordered,
+    _event: std::marker::PhantomData<E>,
+}
+
+impl<E: crate::events::Event> EventProbe<E> {
+    pub async fn new(bus: &crate::events::EventBus) -> Self {
+        use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+        let names = bus.names();
+        let stream = bus.jetstream().get_stream(names.stream()).await.expect("the test stream exists");
+        let consumer = stream
+            .create_consumer(OrderedConfig {
+                filter_subject: names.subject(E::SUBJECT),
+                deliver_policy: DeliverPolicy::All,
+                ..Default::default()
+            })
+            .await
+            .expect("an ordered consumer");
+        Self {
+            messages: consumer.messages().await.expect("a message stream"),
+            _event: std::marker::PhantomData,
+        }
+    }
+
+    /// The next event, or `None` if none comes within `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<crate::events::Envelope<E>> {
+        use futures::StreamExt;
+        let message = tokio::time::timeout(wait, self.messages.next()).await.ok()??.ok()?;
+        Some(serde_json::from_slice(&message.payload).expect("a well-formed event"))
+    }
+
+    /// The next event; panics if none comes within 5 s.
+    pub async fn next(&mut self) -> crate::events::Envelope<E> {
+        self.next_within(Duration::from_secs(5))
+            .await
+            .unwrap_or_else(|| panic!("no {} event within 5 s", E::SUBJECT))
+    }
+
+    /// Asserts nothing more arrives within `wait`.
+    pub async fn assert_quiet(&mut self, wait: Duration) {
+        if let Some(event) = self.next_within(wait).await {
+            panic!("unexpected {} event: {event:?}", E::SUBJECT);
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! `/api/tickets`: list, show, create and edit tickets (DESIGN.md §2).
+
+use axum::{
+    Router,
+    extract::{Path, State},
+    http::StatusCode,
+    routing::get,
+};
+use serde::Deserialize;
+use serde_json::Value;
+use ticketing_common::{
+    ApiError, FieldError,
+    domain::{Money, MoneyError, TicketId},
+    error::OrUnexpected,
+    extract::{Json, RequireUser, ValidatedJson},
+};
+use validator::{Validate, ValidationError};
+
+use crate::{
+    domain::{Ticket, Title},
+    state::AppState,
+    store::EditError,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/tickets", get(list).post(create))
+        .route("/api/tickets/{id}", get(show).put(edit))
+}
+
+/// Title and price, as sent for both create and edit. The price is taken as any JSON value so
+/// that a string or a missing price gets the field's own message rather than a parse error.
+#[derive(Debug, Default, Deserialize, Validate)]
+#[serde(default)]
+pub struct TicketBody {
+    #[validate(custom(function = "valid_title"))]
+    title: String,
+    #[validate(custom(function = "valid_price"))]
+    price: Value,
+}
+
+impl TicketBody {
+    fn parse(&self) -> Result<(Title, Money), ApiError> {
+        let title = Title::parse(&self.title).map_err(|msg| invalid("title", msg))?;
+        let price = parse_price(&self.price).map_err(|msg| invalid("price", msg))?;
+        Ok((title, price))
+    }
+}
+
+fn valid_title(raw: &str) -> Result<(), ValidationError> {
+    Title::parse(raw).map(drop).map_err(|msg| ValidationError::new("title").with_message(msg.into()))
+}
+
+fn valid_price(raw: &Value) -> Result<(), ValidationError> {
+    parse_price(raw).map(drop).map_err(|msg| ValidationError::new("price").with_message(msg.into()))
+}
+
+fn parse_price(raw: &Value) -> Result<Money, &'static str> {
+    let dollars = raw.as_f64().ok_or("Price must be greater than 0")?;
+    Money::from_dollars(dollars).map_err(|err| match err {
+        MoneyError::NotPositive => "Price must be greater than 0",
+        MoneyError::TooPrecise => "Price must have at most two decimals",
+        MoneyError::TooLarge => "Price must be at most 1000000000",
+    })
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::Validation(vec![FieldError::on(field, message)])
+}
+
+/// A malformed id names no ticket: 404, like an unknown one.
+fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
+    TicketId::parse(raw).map_err(|_| ApiError::NotFound)
+}
+
+async fn list(State(state): State<AppState>) -> Result<Json<Vec<Ticket>>, ApiError> {
+    Ok(Json(state.tickets.list_for_sale().await.or_unexpected("listing tickets")?))
+}
+
+async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Ticket>, ApiError> {
+    let id = ticket_id(&id)?;
+    let ticket = state.tickets.find(id).await.or_unexpected("loading a ticket")?;
+    ticket.map(Json).ok_or(ApiError::NotFound)
+}
+
+#[tracing::instrument(name = "create_ticket", skip_all, fields(user_id = %user.id))]
+async fn create(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    ValidatedJson(body): ValidatedJson<TicketBody>,
+) -> Result<(StatusCode, Json<Ticket>), ApiError> {
+    let (title, price) = body.parse()?;
+    let ticket = state
+        .tickets
+        .create(title, price, user.id)
+        .await
+        .or_unexpected("creating a ticket")?;
+    tracing::info!(ticket_id = %ticket.id, "ticket created");
+    Ok((StatusCode::CREATED, Json(ticket)))
+}
+
+#[tracing::instrument(name = "edit_ticket", skip_all, fields(user_id = %user.id))]
+async fn edit(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    Path(id): Path<String>,
+    ValidatedJson(body): ValidatedJson<TicketBody>,
+) -> Result<Json<Ticket>, ApiError> {
+    let (title, price) = body.parse()?;
+    let id = ticket_id(&id)?;
+    match state.tickets.edit(id, user.id, title, price).await {
+        Ok(ticket) => {
+            tracing::info!(ticket_id = %id, version = %ticket.version, "ticket edited");
+            Ok(Json(ticket))
+        }
+        Err(EditError::NotFound) => Err(ApiError::NotFound),
+        Err(EditError::NotOwner) => Err(ApiError::NotAuthorized),
+        Err(EditError::Reserved) => Err(ApiError::bad_request("Cannot edit a reserved ticket")),
+        Err(EditError::Conflict) => Err(ApiError::Rejected {
+            status: StatusCode::CONFLICT,
+            message: "The ticket was changed by someone else; please retry".into(),
+        }),
+        Err(EditError::Database(err)) => Err(ApiError::Unexpected(err.context("editing a ticket"))),
+    }
+}

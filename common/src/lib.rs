@@ -11,6 +11,7 @@ pub mod extract;
 pub mod mongo;
 pub mod server;
 pub mod session;
+pub mod store;
 pub mod telemetry;
 
 #[cfg(feature = "testing")]

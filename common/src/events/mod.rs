@@ -43,7 +43,6 @@ mod envelope;
 mod listener;
 pub mod outbox;
 mod publisher;
-pub mod version;
 
 pub use bus::{EventBus, Names};
 pub use catalogue::{
@@ -54,4 +53,3 @@ pub use envelope::{Envelope, EventId};
 pub use listener::{HandleError, Listener, ListenerOptions, listen};
 pub use outbox::{OutboxEntry, OutboxRelay, OutboxSignal};
 pub use publisher::{PublishError, Publisher};
-pub use version::{Applied, apply_in_order, insert_initial};

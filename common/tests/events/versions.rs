@@ -1,41 +1,82 @@
 use std::time::Duration;
 
+use futures::future::join_all;
 use mongodb::{
-    Collection,
+    Database,
     bson::{Document, doc},
 };
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 use ticketing_common::{
     domain::{Money, TicketId, UserId, Version},
-    events::{
-        Applied, Envelope, HandleError, Listener, TicketCreated, TicketUpdated, apply_in_order,
-        insert_initial,
-    },
-    mongo, testing,
+    events::{Envelope, HandleError, Listener, OutboxSignal, TicketUpdated},
+    mongo,
+    store::{Applied, Change, Updated, Versioned, VersionedStore},
+    testing,
 };
-use tokio::sync::mpsc;
 
 use crate::helpers::{bus, drain, quick_options, spawn_listener};
 
 /// A minimal ticket replica, kept the way orders keeps its copy.
-#[derive(Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Replica {
-    tickets: Collection<Document>,
+    #[serde(rename = "_id")]
+    id: TicketId,
+    version: Version,
+    title: String,
+    price_cents: i64,
+}
+
+impl Versioned for Replica {
+    type Id = TicketId;
+
+    fn id(&self) -> TicketId {
+        self.id
+    }
+
+    fn version(&self) -> Version {
+        self.version
+    }
+}
+
+fn replica(id: TicketId, version: i64, title: &str, price_cents: i64) -> Replica {
+    Replica {
+        id,
+        version: Version::new(version).expect("version"),
+        title: title.into(),
+        price_cents,
+    }
+}
+
+async fn store() -> (VersionedStore<Replica>, Database) {
+    let db = mongo::connect(&testing::mongo_config(), "events-tests").await.expect("database");
+    let store = VersionedStore::open(&db, "replicas", OutboxSignal::default()).await.expect("store");
+    (store, db)
+}
+
+async fn shown(store: &VersionedStore<Replica>, id: TicketId) -> Replica {
+    store.current().find_one(doc! { "_id": id }).await.expect("query").expect("projected")
+}
+
+struct ReplicaListener {
+    store: VersionedStore<Replica>,
     applied: mpsc::UnboundedSender<Version>,
 }
 
-impl Listener for Replica {
+impl Listener for ReplicaListener {
     type Event = TicketUpdated;
 
     async fn handle(&self, event: Envelope<TicketUpdated>) -> Result<(), HandleError> {
         let data = event.data;
-        let outcome = apply_in_order(
-            &self.tickets,
-            data.id,
-            data.version,
-            doc! { "title": &data.title, "price": data.price.cents() },
-        )
-        .await
-        .map_err(|err| HandleError::Retry(err.into()))?;
+        let outcome = self
+            .store
+            .apply_in_order(Replica {
+                id: data.id,
+                version: data.version,
+                title: data.title,
+                price_cents: data.price.cents(),
+            })
+            .await?;
         if outcome == Applied::Applied {
             let _ = self.applied.send(data.version);
         }
@@ -43,129 +84,113 @@ impl Listener for Replica {
     }
 }
 
-async fn tickets() -> Collection<Document> {
-    let db = mongo::connect(&testing::mongo_config(), "events-tests")
-        .await
-        .expect("database");
-    db.collection("tickets")
-}
-
-fn update(
-    id: TicketId,
-    user: UserId,
-    version: i64,
-    title: &str,
-    cents: i64,
-) -> Envelope<TicketUpdated> {
-    Envelope::new(TicketUpdated {
-        id,
-        version: Version::new(version).expect("version"),
-        title: title.into(),
-        price: Money::from_cents(cents).expect("money"),
-        user_id: user,
-        order_id: None,
-    })
-}
-
 #[tokio::test]
 async fn versions_delivered_1_3_2_end_at_3_with_every_field_right() {
     let bus = bus().await;
-    let tickets = tickets().await;
+    let (store, _db) = store().await;
     let (id, user) = (TicketId::new(), UserId::new());
-    let created = TicketCreated {
-        id,
-        version: Version::INITIAL,
-        title: "v0".into(),
-        price: Money::from_cents(100).expect("money"),
-        user_id: user,
-    };
-    let initial = doc! { "_id": id, "version": created.version, "title": &created.title, "price": created.price.cents() };
-    assert_eq!(
-        insert_initial(&tickets, initial.clone())
-            .await
-            .expect("insert"),
-        Applied::Applied
-    );
-    assert_eq!(
-        insert_initial(&tickets, initial).await.expect("insert"),
-        Applied::Duplicate
-    );
+    assert_eq!(store.apply_in_order(replica(id, 0, "v0", 100)).await.expect("apply"), Applied::Applied);
 
     let (tx, mut applied) = mpsc::unbounded_channel();
-    let (stop, _task) = spawn_listener(
-        &bus,
-        "orders",
-        Replica {
-            tickets: tickets.clone(),
-            applied: tx,
-        },
-        quick_options(),
-    );
-    let publisher = bus.publisher();
+    let listener = ReplicaListener { store: store.clone(), applied: tx };
+    let (stop, _task) = spawn_listener(&bus, "orders", listener, quick_options());
     for (version, title, cents) in [(1, "v1", 101), (3, "v3", 303), (2, "v2", 202)] {
-        publisher
-            .publish(&update(id, user, version, title, cents))
-            .await
-            .expect("published");
+        let event = Envelope::new(TicketUpdated {
+            id,
+            version: Version::new(version).expect("version"),
+            title: title.into(),
+            price: Money::from_cents(cents).expect("money"),
+            user_id: user,
+            order_id: None,
+        });
+        bus.publisher().publish(&event).await.expect("published");
     }
 
-    let order: Vec<i64> = drain(&mut applied, Duration::from_secs(3))
-        .await
-        .into_iter()
-        .map(Version::get)
-        .collect();
+    let order: Vec<i64> = drain(&mut applied, Duration::from_secs(3)).await.into_iter().map(Version::get).collect();
     assert_eq!(order, vec![1, 2, 3], "applied strictly in version order");
-    let replica = tickets
-        .find_one(doc! { "_id": id })
-        .await
-        .expect("query")
-        .expect("replica");
-    assert_eq!(replica.get_i64("version").expect("version"), 3);
-    assert_eq!(replica.get_str("title").expect("title"), "v3");
-    assert_eq!(replica.get_i64("price").expect("price"), 303);
+    assert_eq!(shown(&store, id).await, replica(id, 3, "v3", 303));
+    assert_eq!(store.latest(id).await.expect("latest"), Some(replica(id, 3, "v3", 303)));
     stop.cancel();
 }
 
 #[tokio::test]
 async fn the_version_check_tells_applied_duplicate_and_early_apart() {
-    let tickets = tickets().await;
+    let (store, _db) = store().await;
     let id = TicketId::new();
-    insert_initial(
-        &tickets,
-        doc! { "_id": id, "version": Version::INITIAL, "title": "v0" },
-    )
-    .await
-    .expect("insert");
-    let v = |n| Version::new(n).expect("version");
+    let apply = |version, title: &'static str| store.apply_in_order(replica(id, version, title, 1));
 
-    assert_eq!(
-        apply_in_order(&tickets, id, v(2), doc! { "title": "v2" })
-            .await
-            .expect("cas"),
-        Applied::Early
-    );
-    assert_eq!(
-        apply_in_order(&tickets, id, v(1), doc! { "title": "v1" })
-            .await
-            .expect("cas"),
-        Applied::Applied
-    );
-    assert_eq!(
-        apply_in_order(&tickets, id, v(1), doc! { "title": "again" })
-            .await
-            .expect("cas"),
-        Applied::Duplicate
-    );
-    assert_eq!(
-        apply_in_order(&tickets, TicketId::new(), v(1), doc! {})
-            .await
-            .expect("cas"),
-        Applied::Early
-    );
-    let replica = tickets
-        .find_one(doc! { "_id": id })
+    assert_eq!(apply(1, "v1 before v0").await.expect("apply"), Applied::Early);
+    assert_eq!(apply(0, "v0").await.expect("apply"), Applied::Applied);
+    assert_eq!(apply(0, "v0 again").await.expect("apply"), Applied::Duplicate);
+    assert_eq!(apply(2, "v2").await.expect("apply"), Applied::Early);
+    assert_eq!(apply(1, "v1").await.expect("apply"), Applied::Applied);
+    assert_eq!(apply(1, "v1 again").await.expect("apply"), Applied::Duplicate);
+    assert_eq!(shown(&store, id).await.title, "v1");
+}
+
+#[tokio::test]
+async fn one_version_delivered_concurrently_is_applied_once() {
+    let (store, _db) = store().await;
+    for _ in 0..5 {
+        let id = TicketId::new();
+        let attempts = (0..20).map(|i| store.apply_in_order(replica(id, 0, &format!("writer {i}"), 1)));
+        let outcomes: Vec<Applied> = join_all(attempts).await.into_iter().map(|r| r.expect("apply")).collect();
+        let applied = outcomes.iter().filter(|o| **o == Applied::Applied).count();
+        assert_eq!(applied, 1, "{outcomes:?}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_updates_are_serialized_version_by_version() {
+    let (store, _db) = store().await;
+    let id = TicketId::new();
+    assert!(store.create(replica(id, 0, "counter", 0), Vec::new()).await.expect("create"));
+
+    let increments = (0..8).map(|_| {
+        store.update(id, |mut state: Replica| {
+            state.version = state.version.next();
+            state.price_cents += 1;
+            Ok::<_, std::convert::Infallible>(Change::Save { state, events: Vec::new() })
+        })
+    });
+    let results = join_all(increments).await;
+
+    let mut versions: Vec<i64> = results
+        .into_iter()
+        .map(|r| match r.expect("each update eventually wins") {
+            Updated::Saved(state) => state.version.get(),
+            Updated::Unchanged(_) => panic!("every increment saves"),
+        })
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=8).collect::<Vec<_>>(), "each writer got its own version");
+    assert_eq!(shown(&store, id).await, replica(id, 8, "counter", 8), "no increment lost");
+}
+
+#[tokio::test]
+async fn a_projection_left_behind_by_a_crash_is_repaired() {
+    let (store, db) = store().await;
+    let id = TicketId::new();
+    store.create(replica(id, 0, "v0", 1), Vec::new()).await.expect("create");
+    store
+        .update(id, |mut state: Replica| {
+            state.version = state.version.next();
+            state.title = "v1".into();
+            Ok::<_, std::convert::Infallible>(Change::Save { state, events: Vec::new() })
+        })
         .await
-        .expect("query")
-        .expect("replica");
-    assert_eq!(replica.get_str("title").expect("title"), "v1");
+        .expect("update");
+    // The writer died after inserting v1 and before projecting it.
+    let raw = db.collection::<Document>("replicas");
+    raw.replace_one(doc! { "_id": id }, doc! { "_id": id, "version": 0_i64, "title": "v0", "price_cents": 1_i64 })
+        .await
+        .expect("rewind");
+    db.collection::<Document>("replicas_revisions")
+        .update_many(doc! {}, doc! { "$set": { "projected": false } })
+        .await
+        .expect("unmark");
+
+    assert_eq!(store.project_pending().await.expect("repair"), 1);
+    assert_eq!(shown(&store, id).await.title, "v1");
+    assert_eq!(store.project_pending().await.expect("repair"), 0, "nothing left to repair");
 }

@@ -140,7 +140,9 @@ impl<T: Versioned> VersionedStore<T> {
         let revisions = db.collection::<Revision<T>>(&format!("{name}_revisions"));
         revisions
             .create_indexes([
-                IndexModel::builder().keys(doc! { "entity": 1, "version": -1 }).build(),
+                IndexModel::builder()
+                    .keys(doc! { "entity": 1, "version": -1 })
+                    .build(),
                 IndexModel::builder().keys(doc! { "projected": 1 }).build(),
             ])
             .await
@@ -176,7 +178,10 @@ impl<T: Versioned> VersionedStore<T> {
 
     /// Stores a new entity at its initial version; `false` if it already exists.
     pub async fn create(&self, state: T, events: Vec<OutboxEntry>) -> anyhow::Result<bool> {
-        anyhow::ensure!(state.version() == Version::INITIAL, "a new entity starts at version 0");
+        anyhow::ensure!(
+            state.version() == Version::INITIAL,
+            "a new entity starts at version 0"
+        );
         self.insert_revision(state, events).await
     }
 
@@ -244,7 +249,9 @@ impl<T: Versioned> VersionedStore<T> {
         match self.revisions.insert_one(&revision).await {
             Ok(_) => {}
             Err(err) if is_duplicate_key(&err) => return Ok(false),
-            Err(err) => return Err(anyhow::Error::new(err).context(format!("storing {id} v{version}"))),
+            Err(err) => {
+                return Err(anyhow::Error::new(err).context(format!("storing {id} v{version}")));
+            }
         }
         if has_events {
             self.signal.notify();
@@ -276,7 +283,12 @@ impl<T: Versioned> VersionedStore<T> {
                     .context("marking revisions projected")?;
                 return Ok(());
             }
-            match self.current.replace_one(doc! { "_id": id.into() }, &latest).upsert(true).await {
+            match self
+                .current
+                .replace_one(doc! { "_id": id.into() }, &latest)
+                .upsert(true)
+                .await
+            {
                 Ok(_) => {}
                 // Two first projections raced to insert: the check above runs again.
                 Err(err) if is_duplicate_key(&err) => {}
@@ -301,7 +313,9 @@ impl<T: Versioned> VersionedStore<T> {
             .context("reading unprojected revisions")?;
         let mut fixed = 0;
         for entity in dedup(entities) {
-            let Some(state) = self.latest_by_bson(&entity).await? else { continue };
+            let Some(state) = self.latest_by_bson(&entity).await? else {
+                continue;
+            };
             self.project(state.id()).await?;
             fixed += 1;
         }

@@ -74,7 +74,11 @@ impl<E: crate::events::Event> EventProbe<E> {
     pub async fn new(bus: &crate::events::EventBus) -> Self {
         use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
         let names = bus.names();
-        let stream = bus.jetstream().get_stream(names.stream()).await.expect("the test stream exists");
+        let stream = bus
+            .jetstream()
+            .get_stream(names.stream())
+            .await
+            .expect("the test stream exists");
         let consumer = stream
             .create_consumer(OrderedConfig {
                 filter_subject: names.subject(E::SUBJECT),
@@ -92,7 +96,10 @@ impl<E: crate::events::Event> EventProbe<E> {
     /// The next event, or `None` if none comes within `wait`.
     pub async fn next_within(&mut self, wait: Duration) -> Option<crate::events::Envelope<E>> {
         use futures::StreamExt;
-        let message = tokio::time::timeout(wait, self.messages.next()).await.ok()??.ok()?;
+        let message = tokio::time::timeout(wait, self.messages.next())
+            .await
+            .ok()??
+            .ok()?;
         Some(serde_json::from_slice(&message.payload).expect("a well-formed event"))
     }
 

@@ -50,7 +50,8 @@ pub trait Listener: Send + Sync + 'static {
 pub struct ListenerOptions {
     /// Unacked for this long, a message is redelivered (the consumer crashed mid-handler).
     pub ack_wait: Duration,
-    /// After this many deliveries a message is given up on (and logged with its content).
+    /// After this many deliveries a message is given up on (and logged with its content). With
+    /// the back-off below that is hours of retries: long enough to outlast any outage we expect.
     pub max_deliver: i64,
     /// Messages pulled per request.
     pub batch: usize,
@@ -62,7 +63,7 @@ impl Default for ListenerOptions {
     fn default() -> Self {
         Self {
             ack_wait: Duration::from_secs(30),
-            max_deliver: 100,
+            max_deliver: 1_000,
             batch: 64,
             retry_delay: Duration::from_millis(500),
         }
@@ -182,11 +183,11 @@ async fn process<L: Listener>(listener: &L, options: &ListenerOptions, message: 
         }
         Err(HandleError::Early) => {
             tracing::debug!("event is early; it will come back");
-            give_up_or_retry(&message, options, delivered, "early event").await;
+            give_up_or_retry(&message, options, delivered, true).await;
         }
         Err(HandleError::Retry(err)) => {
             tracing::warn!(error = %format!("{err:#}"), "handling failed; it will come back");
-            give_up_or_retry(&message, options, delivered, "handling failed").await;
+            give_up_or_retry(&message, options, delivered, false).await;
         }
         Err(HandleError::Poison(err)) => {
             tracing::error!(
@@ -198,17 +199,27 @@ async fn process<L: Listener>(listener: &L, options: &ListenerOptions, message: 
     }
 }
 
-async fn give_up_or_retry(message: &Message, options: &ListenerOptions, delivered: i64, why: &str) {
+async fn give_up_or_retry(
+    message: &Message,
+    options: &ListenerOptions,
+    delivered: i64,
+    early: bool,
+) {
     if delivered >= options.max_deliver {
         tracing::error!(
             delivered, payload = %String::from_utf8_lossy(&message.payload),
-            "{why} on the last allowed delivery: JetStream gives up on this event"
+            "last allowed delivery failed: JetStream gives up on this event"
         );
     }
-    // Back off a little more on each delivery, up to 30 s.
-    let factor = u32::try_from(delivered.clamp(1, 60)).unwrap_or(60);
-    let delay = (options.retry_delay * factor).min(Duration::from_secs(30));
-    ack(message, AckKind::Nak(Some(delay))).await;
+    // Back off a little more on each delivery: an early event soon has its predecessor, a
+    // failing dependency (database down) may take a while.
+    let factor = u32::try_from(delivered.clamp(1, 1_000)).unwrap_or(1_000);
+    let (step, cap) = if early {
+        (options.retry_delay / 5, Duration::from_secs(5))
+    } else {
+        (options.retry_delay, Duration::from_secs(30))
+    };
+    ack(message, AckKind::Nak(Some((step * factor).min(cap)))).await;
 }
 
 async fn ack(message: &Message, kind: AckKind) {

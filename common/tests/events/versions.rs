@@ -6,7 +6,6 @@ use mongodb::{
     bson::{Document, doc},
 };
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 use ticketing_common::{
     domain::{Money, TicketId, UserId, Version},
     events::{Envelope, HandleError, Listener, OutboxSignal, TicketUpdated},
@@ -14,6 +13,7 @@ use ticketing_common::{
     store::{Applied, Change, Updated, Versioned, VersionedStore},
     testing,
 };
+use tokio::sync::mpsc;
 
 use crate::helpers::{bus, drain, quick_options, spawn_listener};
 
@@ -49,13 +49,22 @@ fn replica(id: TicketId, version: i64, title: &str, price_cents: i64) -> Replica
 }
 
 async fn store() -> (VersionedStore<Replica>, Database) {
-    let db = mongo::connect(&testing::mongo_config(), "events-tests").await.expect("database");
-    let store = VersionedStore::open(&db, "replicas", OutboxSignal::default()).await.expect("store");
+    let db = mongo::connect(&testing::mongo_config(), "events-tests")
+        .await
+        .expect("database");
+    let store = VersionedStore::open(&db, "replicas", OutboxSignal::default())
+        .await
+        .expect("store");
     (store, db)
 }
 
 async fn shown(store: &VersionedStore<Replica>, id: TicketId) -> Replica {
-    store.current().find_one(doc! { "_id": id }).await.expect("query").expect("projected")
+    store
+        .current()
+        .find_one(doc! { "_id": id })
+        .await
+        .expect("query")
+        .expect("projected")
 }
 
 struct ReplicaListener {
@@ -89,10 +98,19 @@ async fn versions_delivered_1_3_2_end_at_3_with_every_field_right() {
     let bus = bus().await;
     let (store, _db) = store().await;
     let (id, user) = (TicketId::new(), UserId::new());
-    assert_eq!(store.apply_in_order(replica(id, 0, "v0", 100)).await.expect("apply"), Applied::Applied);
+    assert_eq!(
+        store
+            .apply_in_order(replica(id, 0, "v0", 100))
+            .await
+            .expect("apply"),
+        Applied::Applied
+    );
 
     let (tx, mut applied) = mpsc::unbounded_channel();
-    let listener = ReplicaListener { store: store.clone(), applied: tx };
+    let listener = ReplicaListener {
+        store: store.clone(),
+        applied: tx,
+    };
     let (stop, _task) = spawn_listener(&bus, "orders", listener, quick_options());
     for (version, title, cents) in [(1, "v1", 101), (3, "v3", 303), (2, "v2", 202)] {
         let event = Envelope::new(TicketUpdated {
@@ -106,10 +124,17 @@ async fn versions_delivered_1_3_2_end_at_3_with_every_field_right() {
         bus.publisher().publish(&event).await.expect("published");
     }
 
-    let order: Vec<i64> = drain(&mut applied, Duration::from_secs(3)).await.into_iter().map(Version::get).collect();
+    let order: Vec<i64> = drain(&mut applied, Duration::from_secs(3))
+        .await
+        .into_iter()
+        .map(Version::get)
+        .collect();
     assert_eq!(order, vec![1, 2, 3], "applied strictly in version order");
     assert_eq!(shown(&store, id).await, replica(id, 3, "v3", 303));
-    assert_eq!(store.latest(id).await.expect("latest"), Some(replica(id, 3, "v3", 303)));
+    assert_eq!(
+        store.latest(id).await.expect("latest"),
+        Some(replica(id, 3, "v3", 303))
+    );
     stop.cancel();
 }
 
@@ -119,12 +144,21 @@ async fn the_version_check_tells_applied_duplicate_and_early_apart() {
     let id = TicketId::new();
     let apply = |version, title: &'static str| store.apply_in_order(replica(id, version, title, 1));
 
-    assert_eq!(apply(1, "v1 before v0").await.expect("apply"), Applied::Early);
+    assert_eq!(
+        apply(1, "v1 before v0").await.expect("apply"),
+        Applied::Early
+    );
     assert_eq!(apply(0, "v0").await.expect("apply"), Applied::Applied);
-    assert_eq!(apply(0, "v0 again").await.expect("apply"), Applied::Duplicate);
+    assert_eq!(
+        apply(0, "v0 again").await.expect("apply"),
+        Applied::Duplicate
+    );
     assert_eq!(apply(2, "v2").await.expect("apply"), Applied::Early);
     assert_eq!(apply(1, "v1").await.expect("apply"), Applied::Applied);
-    assert_eq!(apply(1, "v1 again").await.expect("apply"), Applied::Duplicate);
+    assert_eq!(
+        apply(1, "v1 again").await.expect("apply"),
+        Applied::Duplicate
+    );
     assert_eq!(shown(&store, id).await.title, "v1");
 }
 
@@ -133,8 +167,13 @@ async fn one_version_delivered_concurrently_is_applied_once() {
     let (store, _db) = store().await;
     for _ in 0..5 {
         let id = TicketId::new();
-        let attempts = (0..20).map(|i| store.apply_in_order(replica(id, 0, &format!("writer {i}"), 1)));
-        let outcomes: Vec<Applied> = join_all(attempts).await.into_iter().map(|r| r.expect("apply")).collect();
+        let attempts =
+            (0..20).map(|i| store.apply_in_order(replica(id, 0, &format!("writer {i}"), 1)));
+        let outcomes: Vec<Applied> = join_all(attempts)
+            .await
+            .into_iter()
+            .map(|r| r.expect("apply"))
+            .collect();
         let applied = outcomes.iter().filter(|o| **o == Applied::Applied).count();
         assert_eq!(applied, 1, "{outcomes:?}");
     }
@@ -144,13 +183,21 @@ async fn one_version_delivered_concurrently_is_applied_once() {
 async fn concurrent_updates_are_serialized_version_by_version() {
     let (store, _db) = store().await;
     let id = TicketId::new();
-    assert!(store.create(replica(id, 0, "counter", 0), Vec::new()).await.expect("create"));
+    assert!(
+        store
+            .create(replica(id, 0, "counter", 0), Vec::new())
+            .await
+            .expect("create")
+    );
 
     let increments = (0..8).map(|_| {
         store.update(id, |mut state: Replica| {
             state.version = state.version.next();
             state.price_cents += 1;
-            Ok::<_, std::convert::Infallible>(Change::Save { state, events: Vec::new() })
+            Ok::<_, std::convert::Infallible>(Change::Save {
+                state,
+                events: Vec::new(),
+            })
         })
     });
     let results = join_all(increments).await;
@@ -163,28 +210,45 @@ async fn concurrent_updates_are_serialized_version_by_version() {
         })
         .collect();
     versions.sort_unstable();
-    assert_eq!(versions, (1..=8).collect::<Vec<_>>(), "each writer got its own version");
-    assert_eq!(shown(&store, id).await, replica(id, 8, "counter", 8), "no increment lost");
+    assert_eq!(
+        versions,
+        (1..=8).collect::<Vec<_>>(),
+        "each writer got its own version"
+    );
+    assert_eq!(
+        shown(&store, id).await,
+        replica(id, 8, "counter", 8),
+        "no increment lost"
+    );
 }
 
 #[tokio::test]
 async fn a_projection_left_behind_by_a_crash_is_repaired() {
     let (store, db) = store().await;
     let id = TicketId::new();
-    store.create(replica(id, 0, "v0", 1), Vec::new()).await.expect("create");
+    store
+        .create(replica(id, 0, "v0", 1), Vec::new())
+        .await
+        .expect("create");
     store
         .update(id, |mut state: Replica| {
             state.version = state.version.next();
             state.title = "v1".into();
-            Ok::<_, std::convert::Infallible>(Change::Save { state, events: Vec::new() })
+            Ok::<_, std::convert::Infallible>(Change::Save {
+                state,
+                events: Vec::new(),
+            })
         })
         .await
         .expect("update");
     // The writer died after inserting v1 and before projecting it.
     let raw = db.collection::<Document>("replicas");
-    raw.replace_one(doc! { "_id": id }, doc! { "_id": id, "version": 0_i64, "title": "v0", "price_cents": 1_i64 })
-        .await
-        .expect("rewind");
+    raw.replace_one(
+        doc! { "_id": id },
+        doc! { "_id": id, "version": 0_i64, "title": "v0", "price_cents": 1_i64 },
+    )
+    .await
+    .expect("rewind");
     db.collection::<Document>("replicas_revisions")
         .update_many(doc! {}, doc! { "$set": { "projected": false } })
         .await
@@ -192,5 +256,9 @@ async fn a_projection_left_behind_by_a_crash_is_repaired() {
 
     assert_eq!(store.project_pending().await.expect("repair"), 1);
     assert_eq!(shown(&store, id).await.title, "v1");
-    assert_eq!(store.project_pending().await.expect("repair"), 0, "nothing left to repair");
+    assert_eq!(
+        store.project_pending().await.expect("repair"),
+        0,
+        "nothing left to repair"
+    );
 }

@@ -25,10 +25,12 @@ impl Settings {
                 mongo,
                 nats,
             }),
-            (http, session, mongo, nats) => Err([http.err(), session.err(), mongo.err(), nats.err()]
-                .into_iter()
-                .flatten()
-                .collect()),
+            (http, session, mongo, nats) => {
+                Err([http.err(), session.err(), mongo.err(), nats.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect())
+            }
         }
     }
 }

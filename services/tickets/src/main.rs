@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
-use tickets::{configuration::Settings, startup};
 use ticketing_common::{app, telemetry};
+use tickets::{configuration::Settings, startup};
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -21,7 +21,14 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     let db = mongo::connect(&settings.mongo, SERVICE).await?;
     let bus = EventBus::connect(&settings.nats).await?;
     let signal = OutboxSignal::default();
-    let tickets = Tickets::new(&db, signal.clone());
+    let tickets = Tickets::open(&db, signal.clone()).await?;
+    let repaired = tickets.repair().await?;
+    if repaired > 0 {
+        tracing::warn!(
+            repaired,
+            "finished ticket writes a previous run left half done"
+        );
+    }
     let relay = OutboxRelay::new(bus.publisher(), vec![tickets.outbox_collection()], signal);
     let state = AppState {
         tickets: tickets.clone(),
@@ -34,7 +41,17 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     Ok(Service::bind(SERVICE, &settings.http, router)
         .await?
         .with_worker(Worker::outbox_relay(relay))
-        .with_worker(Worker::listener(&bus, SERVICE, OrderCreatedListener { tickets: tickets.clone() }))
-        .with_worker(Worker::listener(&bus, SERVICE, OrderCancelledListener { tickets }))
+        .with_worker(Worker::listener(
+            &bus,
+            SERVICE,
+            OrderCreatedListener {
+                tickets: tickets.clone(),
+            },
+        ))
+        .with_worker(Worker::listener(
+            &bus,
+            SERVICE,
+            OrderCancelledListener { tickets },
+        ))
         .with_bus(bus))
 }

@@ -1,6 +1,5 @@
-//! The `tickets` collection. Every change bumps `version` by one and stores its event in the same
-//! document's outbox, in one compare-and-set on the version it read: a change can never be saved
-//! without its event, and two concurrent changes can never both win.
+//! Tickets, kept in a [`VersionedStore`]: every change is the next version of the ticket, saved
+//! together with its `ticket.updated` event, and two concurrent changes can never both win.
 
 use anyhow::Context;
 use futures::TryStreamExt;
@@ -11,15 +10,14 @@ use mongodb::{
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{Money, OrderId, TicketId, UserId, Version, money},
-    events::{Applied, Envelope, OutboxEntry, OutboxSignal, outbox::OUTBOX_FIELD},
+    events::{Envelope, OutboxEntry, OutboxSignal},
+    mongo::is_duplicate_key,
+    store::{Applied, Change, UpdateError, Updated, Versioned, VersionedStore},
 };
 
 use crate::domain::{Ticket, Title};
 
-/// How often a change is retried when another change won the race for the same version.
-const MAX_ATTEMPTS: usize = 5;
-
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct TicketDocument {
     #[serde(rename = "_id")]
     id: TicketId,
@@ -30,26 +28,47 @@ struct TicketDocument {
     version: Version,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     order_id: Option<OrderId>,
-    /// Orders whose cancellation we have seen: a late `order.created` for one must not reserve.
-    #[serde(default)]
-    released_orders: Vec<OrderId>,
-    #[serde(default)]
-    outbox: Vec<OutboxEntry>,
 }
 
-impl TicketDocument {
-    fn ticket(&self) -> Ticket {
-        Ticket {
-            id: self.id,
-            title: self.title.clone(),
-            price: self.price,
-            user_id: self.user_id,
-            version: self.version,
-            order_id: self.order_id,
+impl Versioned for TicketDocument {
+    type Id = TicketId;
+
+    fn id(&self) -> TicketId {
+        self.id
+    }
+
+    fn version(&self) -> Version {
+        self.version
+    }
+}
+
+impl From<TicketDocument> for Ticket {
+    fn from(doc: TicketDocument) -> Self {
+        Self {
+            id: doc.id,
+            title: doc.title,
+            price: doc.price,
+            user_id: doc.user_id,
+            version: doc.version,
+            order_id: doc.order_id,
         }
     }
 }
 
+impl From<&Ticket> for TicketDocument {
+    fn from(ticket: &Ticket) -> Self {
+        Self {
+            id: ticket.id,
+            title: ticket.title.clone(),
+            price: ticket.price,
+            user_id: ticket.user_id,
+            version: ticket.version,
+            order_id: ticket.order_id,
+        }
+    }
+}
+
+/// Why an edit was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
     #[error("no such ticket")]
@@ -59,7 +78,7 @@ pub enum EditError {
     #[error("Cannot edit a reserved ticket")]
     Reserved,
     #[error("the ticket kept changing while we tried to save")]
-    Conflict,
+    Contended,
     #[error(transparent)]
     Database(#[from] anyhow::Error),
 }
@@ -72,26 +91,50 @@ pub enum ChangeError {
     Database(#[from] anyhow::Error),
 }
 
+/// Why a reservation change could not be made now.
+enum Refusal {
+    /// Another order holds the ticket: its cancellation has not reached us yet.
+    HeldByAnother,
+    Broken(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Refusal {
+    fn from(err: anyhow::Error) -> Self {
+        Self::Broken(err)
+    }
+}
+
 #[derive(Clone)]
 pub struct Tickets {
-    collection: Collection<TicketDocument>,
-    signal: OutboxSignal,
+    store: VersionedStore<TicketDocument>,
+    /// Orders whose cancellation we have seen, so a late `order.created` for one cannot reserve.
+    cancelled_orders: Collection<Document>,
 }
 
 impl Tickets {
-    pub fn new(db: &Database, signal: OutboxSignal) -> Self {
-        Self {
-            collection: db.collection("tickets"),
-            signal,
-        }
+    pub async fn open(db: &Database, signal: OutboxSignal) -> anyhow::Result<Self> {
+        Ok(Self {
+            store: VersionedStore::open(db, "tickets", signal).await?,
+            cancelled_orders: db.collection("cancelled_orders"),
+        })
     }
 
-    /// The collection as the outbox relay reads it.
+    /// Where the outbox relay finds the events to publish.
     pub fn outbox_collection(&self) -> Collection<Document> {
-        self.collection.clone_with_type()
+        self.store.outbox_collection()
     }
 
-    pub async fn create(&self, title: Title, price: Money, owner: UserId) -> anyhow::Result<Ticket> {
+    /// Finishes what a crashed writer left half done (run at start-up).
+    pub async fn repair(&self) -> anyhow::Result<usize> {
+        self.store.project_pending().await
+    }
+
+    pub async fn create(
+        &self,
+        title: Title,
+        price: Money,
+        owner: UserId,
+    ) -> anyhow::Result<Ticket> {
         let ticket = Ticket {
             id: TicketId::new(),
             title,
@@ -100,30 +143,30 @@ impl Tickets {
             version: Version::INITIAL,
             order_id: None,
         };
-        let event = Envelope::new(ticket.created_event());
-        let document = TicketDocument {
-            id: ticket.id,
-            title: ticket.title.clone(),
-            price,
-            user_id: owner,
-            version: ticket.version,
-            order_id: None,
-            released_orders: Vec::new(),
-            outbox: vec![OutboxEntry::new(&event)?],
-        };
-        self.collection.insert_one(&document).await.context("inserting a ticket")?;
-        self.signal.notify();
+        let event = OutboxEntry::new(&Envelope::new(ticket.created_event()))?;
+        let created = self
+            .store
+            .create(TicketDocument::from(&ticket), vec![event])
+            .await?;
+        anyhow::ensure!(created, "ticket id {} collided", ticket.id);
         Ok(ticket)
     }
 
     pub async fn find(&self, id: TicketId) -> anyhow::Result<Option<Ticket>> {
-        Ok(self.document(id).await?.map(|doc| doc.ticket()))
+        let found = self
+            .store
+            .current()
+            .find_one(doc! { "_id": id })
+            .await
+            .with_context(|| format!("loading ticket {id}"))?;
+        Ok(found.map(Ticket::from))
     }
 
     /// Tickets not reserved by an order, oldest first.
     pub async fn list_for_sale(&self) -> anyhow::Result<Vec<Ticket>> {
         let documents: Vec<TicketDocument> = self
-            .collection
+            .store
+            .current()
             .find(doc! { "order_id": { "$exists": false } })
             .sort(doc! { "_id": 1 })
             .await
@@ -131,123 +174,147 @@ impl Tickets {
             .try_collect()
             .await
             .context("reading tickets")?;
-        Ok(documents.iter().map(TicketDocument::ticket).collect())
+        Ok(documents.into_iter().map(Ticket::from).collect())
     }
 
-    /// The owner changes title and price; refused while the ticket is reserved. A concurrent
-    /// change makes us re-read and re-check, so the edit applies on top of the newest version.
-    pub async fn edit(&self, id: TicketId, editor: UserId, title: Title, price: Money) -> Result<Ticket, EditError> {
-        for _ in 0..MAX_ATTEMPTS {
-            let current = self.document(id).await?.ok_or(EditError::NotFound)?;
-            if current.user_id != editor {
-                return Err(EditError::NotOwner);
-            }
-            if current.order_id.is_some() {
-                return Err(EditError::Reserved);
-            }
-            let edited = Ticket {
-                title: title.clone(),
-                price,
-                version: current.version.next(),
-                ..current.ticket()
-            };
-            if self.save_change(&current, &edited, None).await? {
-                return Ok(edited);
-            }
+    /// The owner changes title and price; refused while the ticket is reserved. When another
+    /// change wins the race, the edit is re-checked and applied on top of the newer version.
+    pub async fn edit(
+        &self,
+        id: TicketId,
+        editor: UserId,
+        title: Title,
+        price: Money,
+    ) -> Result<Ticket, EditError> {
+        let result = self
+            .store
+            .update(id, |current| {
+                if current.user_id != editor {
+                    return Err(EditError::NotOwner);
+                }
+                if current.order_id.is_some() {
+                    return Err(EditError::Reserved);
+                }
+                let edited = Ticket {
+                    title: title.clone(),
+                    price,
+                    version: current.version.next(),
+                    ..Ticket::from(current)
+                };
+                Ok(changed(&edited)?)
+            })
+            .await;
+        match result {
+            Ok(updated) => Ok(updated.into_inner().into()),
+            Err(UpdateError::Missing) => Err(EditError::NotFound),
+            Err(UpdateError::Refused(err)) => Err(err),
+            Err(UpdateError::Contended(_)) => Err(EditError::Contended),
+            Err(UpdateError::Database(err)) => Err(EditError::Database(err)),
         }
-        Err(EditError::Conflict)
     }
 
     /// Reserves the ticket for `order` (on `order.created`).
     pub async fn reserve(&self, id: TicketId, order: OrderId) -> Result<Applied, ChangeError> {
-        for _ in 0..MAX_ATTEMPTS {
-            let current = self.document(id).await?.ok_or(ChangeError::UnknownTicket(id))?;
-            if current.order_id == Some(order) || current.released_orders.contains(&order) {
-                return Ok(Applied::Duplicate);
-            }
-            if current.order_id.is_some() {
-                // Another order holds it; its cancellation has not reached us yet.
-                return Ok(Applied::Early);
-            }
-            let reserved = Ticket {
-                order_id: Some(order),
-                version: current.version.next(),
-                ..current.ticket()
-            };
-            if self.save_change(&current, &reserved, None).await? {
-                return Ok(Applied::Applied);
-            }
+        if self.was_cancelled(order).await? {
+            return Ok(Applied::Duplicate);
         }
-        Err(ChangeError::Database(anyhow::anyhow!("ticket {id} kept changing while reserving")))
+        let reserved = self.hold_for(id, order).await?;
+        // The cancellation may have been handled between our check and our write; it remembered
+        // the order first, so looking again now cannot miss it.
+        if reserved == Applied::Applied && self.was_cancelled(order).await? {
+            self.free_from(id, order).await?;
+        }
+        Ok(reserved)
     }
 
     /// Releases the ticket from `order` (on `order.cancelled`). A cancellation that overtook its
-    /// order's creation is remembered, so the late creation does not reserve.
+    /// order's creation is remembered, so the late creation does not keep the ticket.
     pub async fn release(&self, id: TicketId, order: OrderId) -> Result<Applied, ChangeError> {
-        for _ in 0..MAX_ATTEMPTS {
-            let current = self.document(id).await?.ok_or(ChangeError::UnknownTicket(id))?;
-            if current.released_orders.contains(&order) {
-                return Ok(Applied::Duplicate);
-            }
-            if current.order_id != Some(order) {
-                self.collection
-                    .update_one(doc! { "_id": id }, doc! { "$addToSet": { "released_orders": order } })
-                    .await
-                    .context("remembering a cancelled order")?;
-                return Ok(Applied::Applied);
-            }
-            let released = Ticket {
-                order_id: None,
-                version: current.version.next(),
-                ..current.ticket()
-            };
-            if self.save_change(&current, &released, Some(order)).await? {
-                return Ok(Applied::Applied);
-            }
-        }
-        Err(ChangeError::Database(anyhow::anyhow!("ticket {id} kept changing while releasing")))
+        self.remember_cancelled(order).await?;
+        self.free_from(id, order).await
     }
 
-    async fn document(&self, id: TicketId) -> anyhow::Result<Option<TicketDocument>> {
-        self.collection
-            .find_one(doc! { "_id": id })
-            .await
-            .with_context(|| format!("loading ticket {id}"))
-    }
-
-    /// Writes `after` with its `ticket.updated` event if the ticket is still at `before`'s
-    /// version. Returns false when another change got there first.
-    async fn save_change(&self, before: &TicketDocument, after: &Ticket, released: Option<OrderId>) -> anyhow::Result<bool> {
-        let event = OutboxEntry::new(&Envelope::new(after.updated_event()))?.to_bson()?;
-        let mut set = doc! {
-            "title": after.title.as_str(),
-            "price": after.price.cents(),
-            "version": after.version,
-        };
-        let mut push = doc! { OUTBOX_FIELD: event };
-        if let Some(order) = released {
-            push.insert("released_orders", order);
-        }
-        let mut update = doc! {};
-        match after.order_id {
-            Some(order) => {
-                set.insert("order_id", order);
-            }
-            None => {
-                update.insert("$unset", doc! { "order_id": "" });
-            }
-        }
-        update.insert("$set", set);
-        update.insert("$push", push);
+    async fn hold_for(&self, id: TicketId, order: OrderId) -> Result<Applied, ChangeError> {
         let result = self
-            .collection
-            .update_one(doc! { "_id": before.id, "version": before.version }, update)
+            .store
+            .update(id, |current| match current.order_id {
+                Some(holder) if holder == order => Ok(Change::Unchanged),
+                Some(_) => Err(Refusal::HeldByAnother),
+                None => {
+                    let reserved = Ticket {
+                        order_id: Some(order),
+                        version: current.version.next(),
+                        ..Ticket::from(current)
+                    };
+                    Ok(changed(&reserved)?)
+                }
+            })
+            .await;
+        outcome(id, result)
+    }
+
+    async fn free_from(&self, id: TicketId, order: OrderId) -> Result<Applied, ChangeError> {
+        let result = self
+            .store
+            .update(id, |current| {
+                if current.order_id != Some(order) {
+                    return Ok::<_, Refusal>(Change::Unchanged);
+                }
+                let released = Ticket {
+                    order_id: None,
+                    version: current.version.next(),
+                    ..Ticket::from(current)
+                };
+                Ok(changed(&released)?)
+            })
+            .await;
+        outcome(id, result)
+    }
+
+    async fn was_cancelled(&self, order: OrderId) -> anyhow::Result<bool> {
+        let found = self
+            .cancelled_orders
+            .find_one(doc! { "_id": order })
             .await
-            .with_context(|| format!("saving ticket {}", before.id))?;
-        let saved = result.matched_count == 1;
-        if saved {
-            self.signal.notify();
+            .context("checking cancelled orders")?;
+        Ok(found.is_some())
+    }
+
+    async fn remember_cancelled(&self, order: OrderId) -> anyhow::Result<()> {
+        match self
+            .cancelled_orders
+            .insert_one(doc! { "_id": order })
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if is_duplicate_key(&err) => Ok(()),
+            Err(err) => Err(anyhow::Error::new(err).context("remembering a cancelled order")),
         }
-        Ok(saved)
+    }
+}
+
+/// The next version of a ticket with the `ticket.updated` event that announces it.
+fn changed(ticket: &Ticket) -> anyhow::Result<Change<TicketDocument>> {
+    let event = OutboxEntry::new(&Envelope::new(ticket.updated_event()))?;
+    Ok(Change::Save {
+        state: TicketDocument::from(ticket),
+        events: vec![event],
+    })
+}
+
+fn outcome(
+    id: TicketId,
+    result: Result<Updated<TicketDocument>, UpdateError<Refusal>>,
+) -> Result<Applied, ChangeError> {
+    match result {
+        Ok(Updated::Saved(_)) => Ok(Applied::Applied),
+        Ok(Updated::Unchanged(_)) => Ok(Applied::Duplicate),
+        Err(UpdateError::Refused(Refusal::HeldByAnother)) => Ok(Applied::Early),
+        Err(UpdateError::Refused(Refusal::Broken(err))) => Err(err.into()),
+        Err(UpdateError::Missing) => Err(ChangeError::UnknownTicket(id)),
+        Err(UpdateError::Contended(attempts)) => {
+            Err(anyhow::anyhow!("ticket {id} kept changing ({attempts} attempts)").into())
+        }
+        Err(UpdateError::Database(err)) => Err(err.into()),
     }
 }

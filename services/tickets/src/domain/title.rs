@@ -60,7 +60,10 @@ mod tests {
 
     #[test]
     fn titles_are_trimmed_and_must_have_content() {
-        assert_eq!(Title::parse("  Concert  ").map(|t| t.0), Ok("Concert".into()));
+        assert_eq!(
+            Title::parse("  Concert  ").map(|t| t.0),
+            Ok("Concert".into())
+        );
         assert_eq!(Title::parse("   "), Err(Title::REQUIRED));
         assert_eq!(Title::parse(""), Err(Title::REQUIRED));
         assert!(Title::parse(&"x".repeat(200)).is_ok());

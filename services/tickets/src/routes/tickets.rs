@@ -48,11 +48,15 @@ impl TicketBody {
 }
 
 fn valid_title(raw: &str) -> Result<(), ValidationError> {
-    Title::parse(raw).map(drop).map_err(|msg| ValidationError::new("title").with_message(msg.into()))
+    Title::parse(raw)
+        .map(drop)
+        .map_err(|msg| ValidationError::new("title").with_message(msg.into()))
 }
 
 fn valid_price(raw: &Value) -> Result<(), ValidationError> {
-    parse_price(raw).map(drop).map_err(|msg| ValidationError::new("price").with_message(msg.into()))
+    parse_price(raw)
+        .map(drop)
+        .map_err(|msg| ValidationError::new("price").with_message(msg.into()))
 }
 
 fn parse_price(raw: &Value) -> Result<Money, &'static str> {
@@ -74,12 +78,25 @@ fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
 }
 
 async fn list(State(state): State<AppState>) -> Result<Json<Vec<Ticket>>, ApiError> {
-    Ok(Json(state.tickets.list_for_sale().await.or_unexpected("listing tickets")?))
+    Ok(Json(
+        state
+            .tickets
+            .list_for_sale()
+            .await
+            .or_unexpected("listing tickets")?,
+    ))
 }
 
-async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Ticket>, ApiError> {
+async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Ticket>, ApiError> {
     let id = ticket_id(&id)?;
-    let ticket = state.tickets.find(id).await.or_unexpected("loading a ticket")?;
+    let ticket = state
+        .tickets
+        .find(id)
+        .await
+        .or_unexpected("loading a ticket")?;
     ticket.map(Json).ok_or(ApiError::NotFound)
 }
 
@@ -116,7 +133,7 @@ async fn edit(
         Err(EditError::NotFound) => Err(ApiError::NotFound),
         Err(EditError::NotOwner) => Err(ApiError::NotAuthorized),
         Err(EditError::Reserved) => Err(ApiError::bad_request("Cannot edit a reserved ticket")),
-        Err(EditError::Conflict) => Err(ApiError::Rejected {
+        Err(EditError::Contended) => Err(ApiError::Rejected {
             status: StatusCode::CONFLICT,
             message: "The ticket was changed by someone else; please retry".into(),
         }),

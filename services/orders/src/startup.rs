@@ -1,0 +1,73 @@
+//! Builds the orders service: HTTP API, outbox relay, the listeners, and the orphan sweep.
+
+use std::time::Duration;
+
+use ticketing_common::{
+    app::{Service, Worker},
+    events::{EventBus, OutboxRelay, OutboxSignal},
+    mongo, server,
+    session::Sessions,
+};
+
+use crate::{
+    configuration::Settings,
+    events::{
+        ExpirationCompleteListener, PaymentCreatedListener, TicketCreatedListener,
+        TicketUpdatedListener,
+    },
+    routes,
+    state::AppState,
+    store::{Orders, Reservations, TicketReplicas},
+};
+
+pub const SERVICE: &str = "orders";
+
+/// How often reservations left behind by a crash are looked for.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+
+pub async fn build(settings: Settings) -> anyhow::Result<Service> {
+    let db = mongo::connect(&settings.mongo, SERVICE).await?;
+    let bus = EventBus::connect(&settings.nats).await?;
+    let signal = OutboxSignal::default();
+    let orders = Orders::open(&db, signal.clone()).await?;
+    let tickets = TicketReplicas::open(&db).await?;
+    let repaired = orders.repair().await? + tickets.repair().await?;
+    if repaired > 0 {
+        tracing::warn!(repaired, "finished writes a previous run left half done");
+    }
+    let state = AppState {
+        orders: orders.clone(),
+        tickets: tickets.clone(),
+        reservations: Reservations::new(&db),
+        sessions: Sessions::new(&settings.session),
+        order_expiration: settings.order_expiration,
+    };
+    let relay = OutboxRelay::new(bus.publisher(), vec![orders.outbox_collection()], signal);
+    let router = server::app(
+        routes::router().with_state(state.clone()),
+        server::Probes::new(vec![Box::new(db), Box::new(bus.clone())]),
+    );
+    Ok(Service::bind(SERVICE, &settings.http, router)
+        .await?
+        .with_worker(Worker::outbox_relay(relay))
+        .with_worker(Worker::listener(&bus, SERVICE, TicketCreatedListener { tickets: tickets.clone() }))
+        .with_worker(Worker::listener(&bus, SERVICE, TicketUpdatedListener { tickets }))
+        .with_worker(Worker::listener(&bus, SERVICE, ExpirationCompleteListener { state: state.clone() }))
+        .with_worker(Worker::listener(&bus, SERVICE, PaymentCreatedListener { orders }))
+        .with_worker(orphan_sweep(state))
+        .with_bus(bus))
+}
+
+fn orphan_sweep(state: AppState) -> Worker {
+    Worker::new("orphaned reservation sweep", move |stop| async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(SWEEP_INTERVAL) => {}
+                () = stop.cancelled() => return Ok(()),
+            }
+            if let Err(err) = state.reservations.release_orphans(&state.orders).await {
+                tracing::warn!(error = %format!("{err:#}"), "orphaned reservation sweep failed");
+            }
+        }
+    })
+}

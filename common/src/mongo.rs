@@ -6,16 +6,18 @@ use std::time::Duration;
 use anyhow::Context;
 use futures::future::BoxFuture;
 use mongodb::{
-    Client, Database,
-    bson::doc,
+    Client, Collection, Database, IndexModel,
+    bson::{Document, doc},
     error::{ErrorKind, WriteFailure},
-    options::ClientOptions,
+    options::{ClientOptions, IndexOptions},
 };
 
 use crate::{config::MongoConfig, server::ReadinessProbe};
 
 /// MongoDB's error code for a write that breaks a unique index.
 const DUPLICATE_KEY: i32 = 11000;
+/// MongoDB's error code for a collection that does not exist.
+const NAMESPACE_NOT_FOUND: i32 = 26;
 
 pub async fn connect(config: &MongoConfig, app_name: &str) -> anyhow::Result<Database> {
     let mut options = ClientOptions::parse(&config.uri).await.with_context(|| {
@@ -29,6 +31,49 @@ pub async fn connect(config: &MongoConfig, app_name: &str) -> anyhow::Result<Dat
     options.server_selection_timeout = Some(Duration::from_secs(10));
     let client = Client::with_options(options).context("building the MongoDB client")?;
     Ok(client.database(&config.database))
+}
+
+/// Creates the index `name` on `keys` (unique if asked) unless the collection already has an index of that name.
+///
+/// Index names should be unique per database (FerretDB's SQLite backend wants it so), and
+/// existing ones are not created again: FerretDB 1.24 drops the connection on a `createIndexes`
+/// that repeats an existing index, which every restart would do.
+pub async fn ensure_index<T: Send + Sync>(
+    collection: &Collection<T>,
+    keys: Document,
+    name: &str,
+    unique: bool,
+) -> anyhow::Result<()> {
+    let existing = match collection.list_index_names().await {
+        Ok(names) => names,
+        // A collection that does not exist yet has no indexes.
+        Err(err) if matches!(err.kind.as_ref(), ErrorKind::Command(command) if command.code == NAMESPACE_NOT_FOUND) => {
+            Vec::new()
+        }
+        Err(err) => {
+            return Err(anyhow::Error::new(err)
+                .context(format!("listing the indexes of {}", collection.name())));
+        }
+    };
+    if existing.iter().any(|existing| existing == name) {
+        return Ok(());
+    }
+    let index = IndexModel::builder()
+        .keys(keys)
+        .options(
+            IndexOptions::builder()
+                .name(name.to_owned())
+                .unique(unique)
+                .build(),
+        )
+        .build();
+    match collection.create_index(index).await {
+        Ok(_) => Ok(()),
+        Err(err) => Err(anyhow::Error::new(err).context(format!(
+            "creating the index {name} on {}",
+            collection.name()
+        ))),
+    }
 }
 
 /// True when a write failed only because a unique index already holds the value.

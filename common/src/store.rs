@@ -18,7 +18,7 @@ use std::{fmt, marker::PhantomData};
 use anyhow::Context;
 use futures::TryStreamExt;
 use mongodb::{
-    Collection, Database, IndexModel,
+    Collection, Database,
     bson::{Bson, Document, doc},
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use crate::{
     domain::Version,
     events::{HandleError, OutboxEntry, OutboxSignal},
-    mongo::is_duplicate_key,
+    mongo::{ensure_index, is_duplicate_key},
 };
 
 /// An entity kept by a [`VersionedStore`]: serialized with its id as `_id`.
@@ -138,15 +138,16 @@ impl<T: Versioned> VersionedStore<T> {
 
     pub async fn open(db: &Database, name: &str, signal: OutboxSignal) -> anyhow::Result<Self> {
         let revisions = db.collection::<Revision<T>>(&format!("{name}_revisions"));
-        revisions
-            .create_indexes([
-                IndexModel::builder()
-                    .keys(doc! { "entity": 1, "version": -1 })
-                    .build(),
-                IndexModel::builder().keys(doc! { "projected": 1 }).build(),
-            ])
-            .await
-            .with_context(|| format!("creating the indexes of {name}_revisions"))?;
+        let by_entity = format!("{name}_by_entity");
+        ensure_index(
+            &revisions,
+            doc! { "entity": 1, "version": -1 },
+            &by_entity,
+            false,
+        )
+        .await?;
+        let unprojected = format!("{name}_unprojected");
+        ensure_index(&revisions, doc! { "projected": 1 }, &unprojected, false).await?;
         Ok(Self {
             revisions,
             current: db.collection(name),

@@ -262,3 +262,16 @@ async fn a_projection_left_behind_by_a_crash_is_repaired() {
         "nothing left to repair"
     );
 }
+
+#[tokio::test]
+async fn opening_stores_again_after_a_restart_is_fine() {
+    let (_, db) = store().await;
+    for _ in 0..2 {
+        VersionedStore::<Replica>::open(&db, "replicas", OutboxSignal::default())
+            .await
+            .expect("reopen");
+        VersionedStore::<Replica>::open(&db, "others", OutboxSignal::default())
+            .await
+            .expect("another kind");
+    }
+}

@@ -3,12 +3,14 @@
 
 use anyhow::Context;
 use mongodb::{
-    Collection, Database, IndexModel,
+    Collection, Database,
     bson::{self, doc},
-    options::IndexOptions,
 };
 use serde::{Deserialize, Serialize};
-use ticketing_common::{domain::UserId, mongo::is_duplicate_key};
+use ticketing_common::{
+    domain::UserId,
+    mongo::{ensure_index, is_duplicate_key},
+};
 
 use crate::domain::Email;
 
@@ -55,19 +57,7 @@ impl Users {
     /// Opens the collection and makes sure the unique email index exists.
     pub async fn init(db: &Database) -> anyhow::Result<Self> {
         let collection = db.collection::<UserDocument>("users");
-        let unique_email = IndexModel::builder()
-            .keys(doc! { "email": 1 })
-            .options(
-                IndexOptions::builder()
-                    .unique(true)
-                    .name("email_unique".to_owned())
-                    .build(),
-            )
-            .build();
-        collection
-            .create_index(unique_email)
-            .await
-            .context("creating the unique index on users.email")?;
+        ensure_index(&collection, doc! { "email": 1 }, "users_email_unique", true).await?;
         Ok(Self { collection })
     }
 

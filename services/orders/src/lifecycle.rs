@@ -21,8 +21,16 @@ pub enum PlaceError {
 }
 
 /// Reserves the ticket for a new order and stores the order with its `order.created` event.
-pub async fn place_order(state: &AppState, buyer: UserId, ticket_id: TicketId) -> Result<Order, PlaceError> {
-    let ticket = state.tickets.find(ticket_id).await?.ok_or(PlaceError::UnknownTicket)?;
+pub async fn place_order(
+    state: &AppState,
+    buyer: UserId,
+    ticket_id: TicketId,
+) -> Result<Order, PlaceError> {
+    let ticket = state
+        .tickets
+        .find(ticket_id)
+        .await?
+        .ok_or(PlaceError::UnknownTicket)?;
     let expires_at = Utc::now() + state.order_expiration;
     let order = Order::new(
         buyer,
@@ -53,7 +61,10 @@ pub async fn place_order(state: &AppState, buyer: UserId, ticket_id: TicketId) -
 pub async fn cancel_order(state: &AppState, id: OrderId) -> Result<(Order, bool), TransitionError> {
     let (order, cancelled) = state.orders.move_to(id, OrderStatus::Cancelled).await?;
     // Also when already cancelled: a crash may have come between the two steps before.
-    state.reservations.release(order.ticket.id, order.id).await?;
+    state
+        .reservations
+        .release(order.ticket.id, order.id)
+        .await?;
     if cancelled {
         tracing::info!(order_id = %id, ticket_id = %order.ticket.id, "order cancelled");
     }

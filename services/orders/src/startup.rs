@@ -50,10 +50,30 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     Ok(Service::bind(SERVICE, &settings.http, router)
         .await?
         .with_worker(Worker::outbox_relay(relay))
-        .with_worker(Worker::listener(&bus, SERVICE, TicketCreatedListener { tickets: tickets.clone() }))
-        .with_worker(Worker::listener(&bus, SERVICE, TicketUpdatedListener { tickets }))
-        .with_worker(Worker::listener(&bus, SERVICE, ExpirationCompleteListener { state: state.clone() }))
-        .with_worker(Worker::listener(&bus, SERVICE, PaymentCreatedListener { orders }))
+        .with_worker(Worker::listener(
+            &bus,
+            SERVICE,
+            TicketCreatedListener {
+                tickets: tickets.clone(),
+            },
+        ))
+        .with_worker(Worker::listener(
+            &bus,
+            SERVICE,
+            TicketUpdatedListener { tickets },
+        ))
+        .with_worker(Worker::listener(
+            &bus,
+            SERVICE,
+            ExpirationCompleteListener {
+                state: state.clone(),
+            },
+        ))
+        .with_worker(Worker::listener(
+            &bus,
+            SERVICE,
+            PaymentCreatedListener { orders },
+        ))
         .with_worker(orphan_sweep(state))
         .with_bus(bus))
 }

@@ -93,7 +93,10 @@ mod tests {
     fn a_created_order_moves_once_to_a_final_status() {
         let order = order();
         let cancelled = order.moved_to(OrderStatus::Cancelled).expect("cancellable");
-        assert_eq!((cancelled.status, cancelled.version.get()), (OrderStatus::Cancelled, 1));
+        assert_eq!(
+            (cancelled.status, cancelled.version.get()),
+            (OrderStatus::Cancelled, 1)
+        );
         assert!(cancelled.moved_to(OrderStatus::Complete).is_none());
         assert!(cancelled.moved_to(OrderStatus::Cancelled).is_none());
         let complete = order.moved_to(OrderStatus::Complete).expect("payable");

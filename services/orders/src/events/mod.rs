@@ -20,6 +20,8 @@ fn transition_failure(err: TransitionError) -> HandleError {
         // Only our own orders get expiry and payment events: an unknown one contradicts our data.
         TransitionError::NotFound => HandleError::Poison(err.into()),
         TransitionError::Database(err) => HandleError::Retry(err),
-        TransitionError::Final(_) => HandleError::Retry(anyhow::anyhow!("unreachable: final orders are handled")),
+        TransitionError::Final(_) => {
+            HandleError::Retry(anyhow::anyhow!("unreachable: final orders are handled"))
+        }
     }
 }

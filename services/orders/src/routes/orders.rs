@@ -39,11 +39,22 @@ pub struct NewOrderBody {
 }
 
 fn valid_ticket_id(raw: &str) -> Result<(), ValidationError> {
-    TicketId::parse(raw.trim()).map(drop).map_err(|_| ValidationError::new("ticketId"))
+    TicketId::parse(raw.trim())
+        .map(drop)
+        .map_err(|_| ValidationError::new("ticketId"))
 }
 
-async fn list(State(state): State<AppState>, RequireUser(user): RequireUser) -> Result<Json<Vec<Order>>, ApiError> {
-    Ok(Json(state.orders.of_user(user.id).await.or_unexpected("listing orders")?))
+async fn list(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+) -> Result<Json<Vec<Order>>, ApiError> {
+    Ok(Json(
+        state
+            .orders
+            .of_user(user.id)
+            .await
+            .or_unexpected("listing orders")?,
+    ))
 }
 
 #[tracing::instrument(name = "place_order", skip_all, fields(user_id = %user.id))]
@@ -57,8 +68,12 @@ async fn create(
     match lifecycle::place_order(&state, user.id, ticket_id).await {
         Ok(order) => Ok((StatusCode::CREATED, Json(order))),
         Err(PlaceError::UnknownTicket) => Err(ApiError::NotFound),
-        Err(PlaceError::AlreadyReserved) => Err(ApiError::bad_request("Ticket is already reserved")),
-        Err(PlaceError::Database(err)) => Err(ApiError::Unexpected(err.context("placing an order"))),
+        Err(PlaceError::AlreadyReserved) => {
+            Err(ApiError::bad_request("Ticket is already reserved"))
+        }
+        Err(PlaceError::Database(err)) => {
+            Err(ApiError::Unexpected(err.context("placing an order")))
+        }
     }
 }
 
@@ -81,14 +96,21 @@ async fn cancel(
         Ok(_) => Ok(StatusCode::NO_CONTENT),
         Err(TransitionError::Final(_)) => Err(ApiError::bad_request("Order cannot be cancelled")),
         Err(TransitionError::NotFound) => Err(ApiError::NotFound),
-        Err(TransitionError::Database(err)) => Err(ApiError::Unexpected(err.context("cancelling an order"))),
+        Err(TransitionError::Database(err)) => {
+            Err(ApiError::Unexpected(err.context("cancelling an order")))
+        }
     }
 }
 
 /// The order `raw_id` names, if it exists (404) and belongs to `user` (401).
 async fn owned_order(state: &AppState, user: &Claims, raw_id: &str) -> Result<Order, ApiError> {
     let id = OrderId::parse(raw_id).map_err(|_| ApiError::NotFound)?;
-    let order = state.orders.find(id).await.or_unexpected("loading an order")?.ok_or(ApiError::NotFound)?;
+    let order = state
+        .orders
+        .find(id)
+        .await
+        .or_unexpected("loading an order")?
+        .ok_or(ApiError::NotFound)?;
     if order.user_id != user.id {
         return Err(ApiError::NotAuthorized);
     }

@@ -117,7 +117,10 @@ impl Orders {
     /// Stores a new order with its `order.created` event.
     pub async fn create(&self, order: &Order) -> anyhow::Result<()> {
         let event = OutboxEntry::new(&Envelope::new(order.created_event()))?;
-        let created = self.store.create(OrderDocument::from(order), vec![event]).await?;
+        let created = self
+            .store
+            .create(OrderDocument::from(order), vec![event])
+            .await?;
         anyhow::ensure!(created, "order id {} collided", order.id);
         Ok(())
     }
@@ -144,7 +147,11 @@ impl Orders {
 
     /// Moves the order to `status` (cancelled or complete), with `order.cancelled` when cancelled.
     /// Returns the order as it now is, and whether this call moved it.
-    pub async fn move_to(&self, id: OrderId, status: OrderStatus) -> Result<(Order, bool), TransitionError> {
+    pub async fn move_to(
+        &self,
+        id: OrderId,
+        status: OrderStatus,
+    ) -> Result<(Order, bool), TransitionError> {
         let result = self
             .store
             .update(id, |current| {
@@ -153,7 +160,9 @@ impl Orders {
                     return Err(TransitionError::Final(current.status.as_str()));
                 };
                 let events = match status {
-                    OrderStatus::Cancelled => vec![OutboxEntry::new(&Envelope::new(moved.cancelled_event()))?],
+                    OrderStatus::Cancelled => {
+                        vec![OutboxEntry::new(&Envelope::new(moved.cancelled_event()))?]
+                    }
                     OrderStatus::Created | OrderStatus::Complete => Vec::new(),
                 };
                 Ok(Change::Save {

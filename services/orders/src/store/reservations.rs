@@ -75,7 +75,8 @@ impl Reservations {
     /// Releases reservations left behind by a crash: held by an order that was never stored, or
     /// whose order ended while the release did not happen. Returns how many it released.
     pub async fn release_orphans(&self, orders: &Orders) -> anyhow::Result<usize> {
-        let cutoff = Utc::now() - chrono::Duration::from_std(Self::ORPHAN_AFTER).unwrap_or_default();
+        let cutoff =
+            Utc::now() - chrono::Duration::from_std(Self::ORPHAN_AFTER).unwrap_or_default();
         let stale: Vec<Reservation> = self
             .collection
             .find(doc! { "reserved_at": { "$lt": bson::DateTime::from_chrono(cutoff) } })
@@ -89,7 +90,8 @@ impl Reservations {
             let order = orders.find(reservation.order_id).await?;
             if order.is_none_or(|order| order.status != OrderStatus::Created) {
                 tracing::warn!(ticket_id = %reservation.ticket_id, order_id = %reservation.order_id, "releasing an orphaned reservation");
-                self.release(reservation.ticket_id, reservation.order_id).await?;
+                self.release(reservation.ticket_id, reservation.order_id)
+                    .await?;
                 released += 1;
             }
         }

@@ -1,7 +1,10 @@
 //! The replica of tickets, fed by `ticket.created` / `ticket.updated` in version order.
 
 use anyhow::Context;
-use mongodb::{Collection, Database, bson::{Document, doc}};
+use mongodb::{
+    Collection, Database,
+    bson::{Document, doc},
+};
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{Money, TicketId, Version, money},

@@ -3,38 +3,38 @@
 //!
 //! # Declaring a publisher and a listener
 //!
-//! A service never publishes from a request handler: it stores the event in the outbox of the
-//! document it changes, in the same write, and runs a relay that publishes it.
+//! A service never publishes from a request handler: the event is stored with the state change
+//! that causes it, in the same write, and the service's [`OutboxRelay`] publishes it. With a
+//! [`VersionedStore`](crate::store::VersionedStore) that is one call:
 //!
 //! ```ignore
-//! use ticketing_common::events::{outbox, Envelope, EventBus, OutboxRelay, TicketCreated};
+//! // The new ticket (version 0) and its `ticket.created`, in one atomic insert.
+//! let event = OutboxEntry::new(&Envelope::new(ticket.created_event()))?;
+//! tickets.create(ticket_document, vec![event]).await?;
 //!
-//! // In the write: the new ticket and its event, atomically.
-//! let event = Envelope::new(TicketCreated { id, version, title, price, user_id });
-//! let mut ticket = bson::to_document(&ticket)?;
-//! ticket.insert(outbox::OUTBOX_FIELD, vec![OutboxEntry::new(&event)?.to_bson()?]);
-//! tickets.insert_one(ticket).await?;
-//! signal.notify();
-//!
-//! // At start-up: the relay for the collections that carry an outbox.
+//! // At start-up: one relay for the stores whose writes carry events.
 //! let bus = EventBus::connect(&settings.nats).await?;
-//! tokio::spawn(OutboxRelay::new(bus.publisher(), vec![tickets], signal).run(shutdown.clone()));
+//! let relay = OutboxRelay::new(bus.publisher(), vec![tickets.outbox_collection()], signal);
+//! service.with_worker(Worker::outbox_relay(relay))
 //! ```
 //!
-//! A listener names its event type and handles it; the plumbing is [`listen`]:
+//! A listener names its event type and handles it; the plumbing (durable consumer, acks, naks
+//! with back-off, poison messages, shutdown) is [`listen`], wrapped for services by
+//! [`Worker::listener`](crate::app::Worker::listener):
 //!
 //! ```ignore
-//! struct OrderCreatedListener { tickets: TicketStore }
+//! struct OrderCreatedListener { tickets: Tickets }
 //!
 //! impl Listener for OrderCreatedListener {
 //!     type Event = OrderCreated;
+//!
 //!     async fn handle(&self, event: Envelope<OrderCreated>) -> Result<(), HandleError> {
-//!         self.tickets.reserve(event.data.ticket.id, event.data.id).await?;
-//!         Ok(())
+//!         let outcome = self.tickets.reserve(event.data.ticket.id, event.data.id).await?;
+//!         outcome.into_handled() // applied or duplicate: ack; early: comes back later
 //!     }
 //! }
 //!
-//! tokio::spawn(listen(&bus, "tickets", OrderCreatedListener { tickets }, Default::default(), shutdown));
+//! service.with_worker(Worker::listener(&bus, "tickets", OrderCreatedListener { tickets }))
 //! ```
 
 mod bus;

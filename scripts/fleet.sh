@@ -118,9 +118,10 @@ up() {
   mkdir -p "$LOGS" "$PIDS"
   JWT_KEY=$(jwt_key)
   step "building the services (debug; the first build takes a few minutes)"
-  cargo build --workspace --bins
-  local entry
+  local entry packages=() present
   mapfile -t present < <(present_services)
+  for entry in "${present[@]}"; do packages+=(-p "${entry%%:*}"); done
+  cargo build "${packages[@]}"
   for entry in "${present[@]}"; do start_service "${entry%%:*}" "${entry##*:}"; done
   for entry in "${present[@]}"; do wait_ready "${entry%%:*}" "${entry##*:}"; done
   start_ingress

@@ -11,6 +11,7 @@
 #   FerretDB     27017 (MongoDB wire)        FerretDB v1.24.2 built from the Go module, SQLite
 #   Redis        6379                        Debian redis-server, append-only file on
 #   stripe-mock  12111 (http), 12112         go install stripe-mock
+#   (nginx, the local ingress, is installed here from Debian's nginx-light, started by its users)
 #
 # State (data, logs, pids) lives in $TICKETING_STATE_DIR, default <repo>/.run.
 set -euo pipefail
@@ -86,6 +87,12 @@ install_ferretdb() {
   local bin=$GOBIN_DIR/ferretdb
   if [[ -x $bin ]] && "$bin" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; then return; fi
   install_step ferretdb build_ferretdb
+}
+
+# nginx is the fleet's local ingress and the end-to-end tests' too; installed here, started by them.
+install_nginx() {
+  command -v nginx >/dev/null 2>&1 && return
+  install_step nginx apt_install nginx-light
 }
 
 install_redis() {
@@ -171,6 +178,7 @@ up() {
   install_ferretdb
   install_stripe_mock
   install_redis
+  install_nginx
   start_nats
   start_ferretdb
   start_redis

@@ -93,7 +93,9 @@ ensure_nginx() {
 start_ingress() {
   ensure_nginx
   mkdir -p "$STATE_DIR/nginx"
-  sed "s|@STATE@|$STATE_DIR|g" infra/local/nginx.conf.template > "$STATE_DIR/nginx/nginx.conf"
+  sed -e "s|@STATE@|$STATE_DIR|g" -e "s|@INGRESS_PORT@|$INGRESS_PORT|" -e "s|@CLIENT_PORT@|3000|" \
+      -e "s|@AUTH_PORT@|3001|" -e "s|@TICKETS_PORT@|3002|" -e "s|@ORDERS_PORT@|3003|" -e "s|@PAYMENTS_PORT@|3004|" \
+      infra/local/nginx.conf.template > "$STATE_DIR/nginx/nginx.conf"
   nginx -t -p "$STATE_DIR/nginx" -c "$STATE_DIR/nginx/nginx.conf" >"$LOGS/nginx-check.log" 2>&1 \
     || { cat "$LOGS/nginx-check.log" >&2; die "the nginx configuration is invalid"; }
   if [[ -f $STATE_DIR/nginx/nginx.pid ]] && kill -0 "$(cat "$STATE_DIR/nginx/nginx.pid")" 2>/dev/null; then

@@ -1,0 +1,336 @@
+use std::{
+    collections::BTreeMap,
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::Command,
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+
+use crate::process::Process;
+
+/// The services of the fleet, with the binary each runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Service {
+    Auth,
+    Tickets,
+    Orders,
+    Payments,
+    Expiration,
+}
+
+impl Service {
+    pub const ALL: [Service; 5] = [
+        Self::Auth,
+        Self::Tickets,
+        Self::Orders,
+        Self::Payments,
+        Self::Expiration,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auth => "auth",
+            Self::Tickets => "tickets",
+            Self::Orders => "orders",
+            Self::Payments => "payments",
+            Self::Expiration => "expiration",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct FleetOptions {
+    pub order_expiration: Duration,
+}
+
+impl Default for FleetOptions {
+    fn default() -> Self {
+        Self {
+            order_expiration: Duration::from_secs(900),
+        }
+    }
+}
+
+struct Running {
+    port: u16,
+    process: Process,
+}
+
+pub struct Fleet {
+    id: String,
+    dir: PathBuf,
+    options: FleetOptions,
+    nats_port: u16,
+    nats: Option<Process>,
+    services: BTreeMap<Service, Running>,
+    ingress_port: u16,
+    _ingress: Process,
+}
+
+/// The shared backing services the project's scripts start (FerretDB, Redis, stripe-mock).
+const MONGO: &str = "mongodb://127.0.0.1:27017";
+const JWT_KEY: &str = "end-to-end-tests-key-that-is-long-enough";
+
+impl Fleet {
+    /// Starts NATS, the five services and the ingress, and waits until all are ready.
+    pub async fn start(options: FleetOptions) -> anyhow::Result<Self> {
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let dir = target_dir().join("e2e").join(&id);
+        std::fs::create_dir_all(dir.join("logs"))?;
+        std::fs::create_dir_all(dir.join("nginx"))?;
+        let nats_port = free_port()?;
+        let ports: BTreeMap<Service, u16> = Service::ALL
+            .into_iter()
+            .map(|service| Ok((service, free_port()?)))
+            .collect::<anyhow::Result<_>>()?;
+        let ingress_port = free_port()?;
+        let ingress = start_ingress(&dir, ingress_port, &ports)?;
+        let mut fleet = Self {
+            id,
+            dir,
+            options,
+            nats_port,
+            nats: None,
+            services: BTreeMap::new(),
+            ingress_port,
+            _ingress: ingress,
+        };
+        fleet.start_nats().await?;
+        for (service, port) in ports {
+            fleet.spawn(service, port)?;
+        }
+        for service in Service::ALL {
+            fleet.wait_ready(service).await?;
+        }
+        Ok(fleet)
+    }
+
+    /// `http://127.0.0.1:<ingress>` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.ingress_port)
+    }
+
+    /// The MongoDB database a service of this fleet uses.
+    pub fn database(&self, service: Service) -> String {
+        format!("e2e_{}_{}", self.id, service.name())
+    }
+
+    pub async fn mongo(&self, service: Service) -> anyhow::Result<mongodb::Database> {
+        let client = mongodb::Client::with_uri_str(MONGO).await?;
+        Ok(client.database(&self.database(service)))
+    }
+
+    /// kill -9 the service.
+    pub fn kill(&mut self, service: Service) {
+        if let Some(running) = self.services.get_mut(&service) {
+            running.process.kill();
+        }
+    }
+
+    /// Starts the service again (after `kill`) and waits until it is ready.
+    pub async fn restart(&mut self, service: Service) -> anyhow::Result<()> {
+        let port = self
+            .services
+            .get(&service)
+            .map(|running| running.port)
+            .context("unknown service")?;
+        self.kill(service);
+        self.spawn(service, port)?;
+        self.wait_ready(service).await
+    }
+
+    /// kill -9 the NATS server.
+    pub fn kill_nats(&mut self) {
+        if let Some(nats) = self.nats.as_mut() {
+            nats.kill();
+        }
+    }
+
+    /// Starts the NATS server again on the same port and store (after `kill_nats`).
+    pub async fn restart_nats(&mut self) -> anyhow::Result<()> {
+        self.kill_nats();
+        self.start_nats().await
+    }
+
+    /// The recent log lines of every process, to explain a failed assertion.
+    pub fn logs(&self) -> String {
+        self.services
+            .values()
+            .map(|running| running.process.log_tail())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    async fn start_nats(&mut self) -> anyhow::Result<()> {
+        let store = self.dir.join("nats");
+        let mut command = Command::new(go_binary("nats-server")?);
+        command
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.nats_port.to_string(),
+                "-js",
+                "-sd",
+            ])
+            .arg(&store);
+        self.nats = Some(Process::spawn(
+            "nats",
+            command,
+            &self.dir.join("logs/nats.log"),
+        )?);
+        let port = self.nats_port;
+        wait_until(Duration::from_secs(20), || async move {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })
+        .await
+        .context("NATS did not start")
+    }
+
+    fn spawn(&mut self, service: Service, port: u16) -> anyhow::Result<()> {
+        let name = service.name();
+        let binary = target_dir().join("debug").join(name);
+        if !binary.exists() {
+            bail!(
+                "{} is missing: run `cargo build --workspace --bins` first",
+                binary.display()
+            );
+        }
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("JWT_KEY", JWT_KEY)
+            .env("SECURE_COOKIES", "false")
+            .env("MONGO_URI", format!("{MONGO}/{}", self.database(service)))
+            .env("NATS_URL", format!("nats://127.0.0.1:{}", self.nats_port))
+            .env("NATS_CLIENT_NAME", format!("{name}-e2e"))
+            .env("EVENTS_PREFIX", format!("e2e_{}", self.id))
+            .env(
+                "REDIS_URL",
+                std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+            )
+            .env("STRIPE_KEY", "sk_test_e2e")
+            .env(
+                "STRIPE_API_BASE",
+                std::env::var("TEST_STRIPE_API_BASE")
+                    .unwrap_or_else(|_| "http://127.0.0.1:12111".into()),
+            )
+            .env(
+                "ORDER_EXPIRATION_SECONDS",
+                self.options.order_expiration.as_secs().max(1).to_string(),
+            );
+        let process = Process::spawn(name, command, &self.dir.join(format!("logs/{name}.log")))?;
+        self.services.insert(service, Running { port, process });
+        Ok(())
+    }
+
+    async fn wait_ready(&mut self, service: Service) -> anyhow::Result<()> {
+        let port = self
+            .services
+            .get(&service)
+            .map(|running| running.port)
+            .context("unknown service")?;
+        let http = reqwest::Client::new();
+        let url = format!("http://127.0.0.1:{port}/readyz");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(response) = http.get(&url).timeout(Duration::from_secs(2)).send().await {
+                if response.status().is_success() {
+                    return Ok(());
+                }
+            }
+            let exited = self
+                .services
+                .get_mut(&service)
+                .is_some_and(|running| running.process.has_exited());
+            if exited {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("{} did not become ready\n{}", service.name(), self.logs())
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for running in self.services.values_mut() {
+            running.process.kill();
+        }
+    }
+}
+
+fn start_ingress(dir: &Path, port: u16, ports: &BTreeMap<Service, u16>) -> anyhow::Result<Process> {
+    let template =
+        std::fs::read_to_string(workspace_root().join("infra/local/nginx.conf.template"))?;
+    let port_of = |service| ports.get(&service).copied().unwrap_or_default().to_string();
+    let conf = template
+        .replace("@STATE@", &dir.display().to_string())
+        .replace("@INGRESS_PORT@", &port.to_string())
+        .replace("@AUTH_PORT@", &port_of(Service::Auth))
+        .replace("@TICKETS_PORT@", &port_of(Service::Tickets))
+        .replace("@ORDERS_PORT@", &port_of(Service::Orders))
+        .replace("@PAYMENTS_PORT@", &port_of(Service::Payments))
+        // No web client in these tests: `/` answers 502.
+        .replace("@CLIENT_PORT@", &free_port()?.to_string());
+    let conf_path = dir.join("nginx/nginx.conf");
+    std::fs::write(&conf_path, conf)?;
+    let mut command = Command::new("nginx");
+    command
+        .arg("-p")
+        .arg(dir.join("nginx"))
+        .arg("-c")
+        .arg(&conf_path)
+        .args(["-g", "daemon off;"]);
+    Process::spawn("nginx", command, &dir.join("logs/nginx.log"))
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// A Go-installed tool: $GOBIN, $GOPATH/bin or ~/go/bin, as scripts/backing-services.sh installs them.
+fn go_binary(name: &str) -> anyhow::Result<PathBuf> {
+    let candidates = [
+        std::env::var_os("GOBIN").map(PathBuf::from),
+        std::env::var_os("GOPATH").map(|path| PathBuf::from(path).join("bin")),
+        std::env::var_os("HOME").map(|home| PathBuf::from(home).join("go/bin")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .map(|dir| dir.join(name))
+        .find(|path| path.exists())
+        .with_context(|| format!("{name} not found: run scripts/backing-services.sh up"))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+async fn wait_until<F, Fut>(deadline: Duration, mut check: F) -> anyhow::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let until = tokio::time::Instant::now() + deadline;
+    while tokio::time::Instant::now() < until {
+        if check().await {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("timed out after {deadline:?}")
+}

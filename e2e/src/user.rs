@@ -1,0 +1,114 @@
+//! A person using the marketplace through the ingress, with a browser-like cookie jar.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::Fleet;
+
+pub struct User {
+    http: reqwest::Client,
+    base: String,
+    pub email: String,
+}
+
+/// What the API answered.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl User {
+    /// Signs up a new user with a unique email.
+    pub async fn sign_up(fleet: &Fleet, name: &str) -> anyhow::Result<Self> {
+        let user = Self {
+            http: reqwest::Client::builder().cookie_store(true).build()?,
+            base: fleet.url(""),
+            email: format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple()),
+        };
+        let answer = user
+            .call(
+                Method::POST,
+                "/api/users/signup",
+                Some(json!({ "email": user.email, "password": "password123" })),
+            )
+            .await?;
+        anyhow::ensure!(
+            answer.status == StatusCode::CREATED,
+            "sign-up failed: {answer:?}"
+        );
+        Ok(user)
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Answer> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .timeout(Duration::from_secs(10));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("calling {path}"))?;
+        let status = response.status();
+        let text = response.text().await?;
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Ok(Answer { status, body })
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Answer> {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Answer> {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// Repeats `attempt` until it answers `want` (events travel between services meanwhile).
+    pub async fn until(
+        &self,
+        want: StatusCode,
+        deadline: Duration,
+        mut attempt: impl AsyncFnMut(&Self) -> anyhow::Result<Answer>,
+    ) -> anyhow::Result<Answer> {
+        let until = tokio::time::Instant::now() + deadline;
+        loop {
+            let answer = attempt(self).await?;
+            if answer.status == want || tokio::time::Instant::now() >= until {
+                return Ok(answer);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Polls `check` until it yields a value or `deadline` passes.
+pub async fn eventually<T>(
+    deadline: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> Option<T> {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if tokio::time::Instant::now() >= until {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -1,207 +1,399 @@
 #!/usr/bin/env bash
-# Installs (if missing) and starts the backing services the fleet and the tests need, on
-# 127.0.0.1 with fixed ports. Idempotent: what already answers is left alone.
+# Installs (if missing) and starts the backing services the fleet and the tests need, all on
+# 127.0.0.1 with fixed ports. Idempotent: a service that already answers its protocol is left alone.
 #
-#   scripts/backing-services.sh up       install what is missing, start what is down, wait
-#   scripts/backing-services.sh down     stop what this script started
-#   scripts/backing-services.sh status   up/down per service; exit 1 if any is down
+#   scripts/backing-services.sh [up]    install what is missing, start what is down, wait until ready
+#   scripts/backing-services.sh down    stop what this script started (no-op if nothing runs)
+#   scripts/backing-services.sh status  up/down per service; exit 1 unless all are up
+#   scripts/backing-services.sh install only install the binaries (nothing is started)
 #
-#   service      port(s)                     from
-#   NATS         4222 (client), 8222 (http)  go install nats-server/v2 (>= 2.12.3), -js
-#   FerretDB     27017 (MongoDB wire)        FerretDB v1.24.2 built from the Go module, SQLite
-#   Redis        6379                        Debian redis-server, append-only file on
-#   stripe-mock  12111 (http), 12112         go install stripe-mock
-#   (nginx, the local ingress, is installed here from Debian's nginx-light, started by its users)
+#   service      port(s) on 127.0.0.1                 installed from
+#   NATS         4222 client, 8222 monitoring (http)  go install nats-server/v2@latest (>= 2.12.3), -js
+#   FerretDB     27017 MongoDB wire, 28088 debug http FerretDB v1.24.2 Go module (built, see below), SQLite
+#   Redis        6379                                 Debian redis-server (apt), append-only file on
+#   stripe-mock  12111 http                           go install stripe-mock@latest
 #
-# State (data, logs, pids) lives in $TICKETING_STATE_DIR, default <repo>/.run.
+# State: $TICKETING_STATE_DIR (default <repo>/.run):
+#   nats/       JetStream file store          redis/     appendonly.aof
+#   ferretdb/   one SQLite file per database  logs/      <service>.log, install-<service>.log
+#   pids/       <service>.pid (what `down` stops)
+# Go binaries go to $(go env GOBIN), else $(go env GOPATH)/bin; that need not be on PATH.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-STATE_DIR=${TICKETING_STATE_DIR:-$(pwd)/.run}
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+STATE_DIR=${TICKETING_STATE_DIR:-$ROOT/.run}
+[[ $STATE_DIR == /* ]] || STATE_DIR=$ROOT/$STATE_DIR
 LOGS=$STATE_DIR/logs
 PIDS=$STATE_DIR/pids
-GOBIN_DIR=$(go env GOBIN)
-GOBIN_DIR=${GOBIN_DIR:-$(go env GOPATH)/bin}
 
 NATS_PORT=4222 NATS_HTTP_PORT=8222
 FERRETDB_PORT=27017 FERRETDB_DEBUG_PORT=28088
 REDIS_PORT=6379
-STRIPE_PORT=12111 STRIPE_HTTPS_PORT=12112
+STRIPE_PORT=12111
 
-FERRETDB_VERSION=v1.24.2
 NATS_MIN_VERSION=2.12.3
+FERRETDB_VERSION=v1.24.2
+READY_TIMEOUT=30 # seconds, per service
+
+SERVICES=(nats ferretdb redis stripe-mock)
 
 say() { printf '  %-12s %s\n' "$1" "$2"; }
 die() { printf 'backing-services: %s\n' "$*" >&2; exit 1; }
 
-# Runs an install step; on failure says which step and shows why.
-install_step() {
-  local what=$1; shift
-  local log=$LOGS/install-$what.log
-  say "$what" "installing: $*"
-  if ! "$@" >"$log" 2>&1; then
-    tail -n 25 "$log" >&2
-    die "installing $what failed at: $* (full output: $log)"
+# --- Go ---------------------------------------------------------------------------------------
+# Debian's Go tarball lives in /usr/local/go; a non-login shell may not have it on PATH.
+command -v go >/dev/null 2>&1 || PATH=$PATH:/usr/local/go/bin
+if command -v go >/dev/null 2>&1; then
+  GO_BIN_DIR=$(go env GOBIN)
+  GO_BIN_DIR=${GO_BIN_DIR:-$(go env GOPATH)/bin}
+else
+  GO_BIN_DIR=${GOBIN:-${GOPATH:-$HOME/go}/bin}
+fi
+need_go() { command -v go >/dev/null 2>&1 || die "Go is needed to install $1 (no 'go' on PATH)"; }
+
+# --- probes: does the service really answer its protocol? --------------------------------------
+tcp_open() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+http_ok() { curl -fsS --max-time 2 -o /dev/null "$1" 2>/dev/null; }
+
+nats_up() { http_ok "http://127.0.0.1:$NATS_HTTP_PORT/healthz?js-enabled-only=true"; }
+ferretdb_up() { tcp_open "$FERRETDB_PORT" && http_ok "http://127.0.0.1:$FERRETDB_DEBUG_PORT/debug/readyz"; }
+redis_up() {
+  local reply
+  reply=$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$REDIS_PORT; printf 'PING\r\n' >&3; head -c 5 <&3" 2>/dev/null) &&
+    [[ $reply == +PONG ]]
+}
+stripe_up() {
+  curl -sS --max-time 2 -o /dev/null -D - -u sk_test_123: "http://127.0.0.1:$STRIPE_PORT/v1/charges" 2>/dev/null |
+    grep -qi '^stripe-mock-version:'
+}
+
+# is_up NAME: does NAME answer its protocol on its port?
+is_up() {
+  case $1 in
+    nats) nats_up ;;
+    ferretdb) ferretdb_up ;;
+    redis) redis_up ;;
+    stripe-mock) stripe_up ;;
+  esac
+}
+
+ports_of() {
+  case $1 in
+    nats) echo "$NATS_PORT $NATS_HTTP_PORT" ;;
+    ferretdb) echo "$FERRETDB_PORT $FERRETDB_DEBUG_PORT" ;;
+    redis) echo "$REDIS_PORT" ;;
+    stripe-mock) echo "$STRIPE_PORT" ;;
+  esac
+}
+
+address_of() {
+  case $1 in
+    nats) echo "nats://127.0.0.1:$NATS_PORT (monitoring http://127.0.0.1:$NATS_HTTP_PORT)" ;;
+    ferretdb) echo "mongodb://127.0.0.1:$FERRETDB_PORT (debug http://127.0.0.1:$FERRETDB_DEBUG_PORT)" ;;
+    redis) echo "redis://127.0.0.1:$REDIS_PORT" ;;
+    stripe-mock) echo "http://127.0.0.1:$STRIPE_PORT" ;;
+  esac
+}
+
+# "pid 123 (name)" of whatever listens on a TCP port, if ss can tell.
+port_owner() {
+  local line
+  line=$(ss -Hltnp "sport = :$1" 2>/dev/null | head -n1) || true
+  if [[ $line =~ \(\(\"([^\"]+)\",pid=([0-9]+) ]]; then
+    echo "pid ${BASH_REMATCH[2]} (${BASH_REMATCH[1]})"
+  else
+    echo "an unknown process"
   fi
 }
 
-# --- probes: does the service really answer its protocol? ---------------------------------
-tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-nats_up() { curl -fsS --max-time 2 "http://127.0.0.1:$NATS_HTTP_PORT/healthz?js-enabled-only=true" >/dev/null 2>&1; }
-redis_up() { [[ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]]; }
-ferretdb_up() { tcp_open "$FERRETDB_PORT" && curl -fsS --max-time 2 "http://127.0.0.1:$FERRETDB_DEBUG_PORT/debug/readyz" >/dev/null 2>&1; }
-ferretdb_port_taken() { tcp_open "$FERRETDB_PORT"; }
-stripe_up() { curl -sS --max-time 2 -o /dev/null -u sk_test_123: "http://127.0.0.1:$STRIPE_PORT/v1/charges" 2>/dev/null; }
+# Fails (with a message) if one of the service's ports is held while the service does not answer.
+check_ports_free() {
+  local name=$1 port
+  for port in $(ports_of "$name"); do
+    if tcp_open "$port"; then
+      die "$name: port $port is in use by $(port_owner "$port"), which does not answer as $name; free the port and retry"
+    fi
+  done
+}
 
-# --- installs ---------------------------------------------------------------------------------
+# --- pid files ----------------------------------------------------------------------------------
+# The pid from $name's pid file if that process is alive and still runs the expected binary.
+live_pid() {
+  local name=$1 binary=$1 pid_file=$PIDS/$1.pid pid
+  [[ $name == nats ]] && binary=nats-server
+  [[ $name == redis ]] && binary=redis-server
+  [[ -f $pid_file ]] || return 1
+  pid=$(<"$pid_file")
+  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$binary" || return 1
+  echo "$pid"
+}
+
+# --- installs -----------------------------------------------------------------------------------
+# Runs an install step with its output in $LOGS/install-$what.log; on failure says which step and why.
+install_step() {
+  local what=$1 log=$LOGS/install-$1.log start
+  shift
+  start=$SECONDS
+  say "$what" "installing: $*"
+  if ! "$@" >"$log" 2>&1; then
+    printf -- '--- last lines of %s:\n' "$log" >&2
+    tail -n 30 "$log" >&2
+    die "installing $what failed at step: $* (full output: $log)"
+  fi
+  say "$what" "installed in $((SECONDS - start)) s"
+}
+
 version_at_least() { [[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" == "$2" ]]; }
+nats_version() { "$GO_BIN_DIR/nats-server" --version 2>/dev/null | sed -n 's/.*v\([0-9][0-9.]*\).*/\1/p'; }
 
 install_nats() {
-  local bin=$GOBIN_DIR/nats-server
-  if [[ -x $bin ]] && version_at_least "$("$bin" --version | sed 's/.*v//')" "$NATS_MIN_VERSION"; then return; fi
-  install_step nats go install github.com/nats-io/nats-server/v2@latest
   local version
-  version=$("$bin" --version | sed 's/.*v//')
-  version_at_least "$version" "$NATS_MIN_VERSION" || die "nats-server $version is older than $NATS_MIN_VERSION"
+  if [[ -x $GO_BIN_DIR/nats-server ]] && version_at_least "$(nats_version)" "$NATS_MIN_VERSION"; then return; fi
+  need_go nats-server
+  install_step nats go install github.com/nats-io/nats-server/v2@latest
+  version=$(nats_version)
+  version_at_least "$version" "$NATS_MIN_VERSION" ||
+    die "nats-server ${version:-(unknown version)} from @latest is older than the required $NATS_MIN_VERSION"
 }
 
 install_stripe_mock() {
-  [[ -x $GOBIN_DIR/stripe-mock ]] && return
+  if [[ -x $GO_BIN_DIR/stripe-mock ]]; then return; fi
+  need_go stripe-mock
   install_step stripe-mock go install github.com/stripe/stripe-mock@latest
 }
 
-# `go install` of FerretDB builds a binary that panics at start for want of
-# build/version/version.txt, so build it from a copy of the module with that file written.
+# A plain `go install .../cmd/ferretdb@v1.24.2` builds a binary that panics at start
+# ("Invalid build/version/version.txt"): that file is generated by FerretDB's own build and is
+# not in the module. So build from a copy of the module source with the file written.
 build_ferretdb() {
   local src work
-  go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" >"$LOGS/install-ferretdb-download.json"
-  src=$(sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p' "$LOGS/install-ferretdb-download.json")
-  [[ -d $src ]] || { echo "module source not found after download"; return 1; }
+  src=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  [[ -d $src ]] || { echo "module source directory not found after go mod download"; return 1; }
   work=$(mktemp -d)
   cp -r "$src/." "$work" && chmod -R u+w "$work"
-  echo "$FERRETDB_VERSION" > "$work/build/version/version.txt"
-  (cd "$work" && go build -o "$GOBIN_DIR/ferretdb" ./cmd/ferretdb)
+  echo "$FERRETDB_VERSION" >"$work/build/version/version.txt"
+  if ! (cd "$work" && go build -o "$GO_BIN_DIR/ferretdb" ./cmd/ferretdb); then
+    rm -rf "$work"
+    return 1
+  fi
   rm -rf "$work"
+  "$GO_BIN_DIR/ferretdb" --version
 }
 
 install_ferretdb() {
-  local bin=$GOBIN_DIR/ferretdb
-  if [[ -x $bin ]] && "$bin" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; then return; fi
+  if "$GO_BIN_DIR/ferretdb" --version 2>/dev/null | grep -q "^version: $FERRETDB_VERSION$"; then return; fi
+  need_go FerretDB
+  mkdir -p "$GO_BIN_DIR"
   install_step ferretdb build_ferretdb
 }
 
-# nginx is the fleet's local ingress and the end-to-end tests' too; installed here, started by them.
-install_nginx() {
-  command -v nginx >/dev/null 2>&1 && return
-  install_step nginx apt_install nginx-light
+# apt-get update only when needed: apt does not know the package yet (fresh image, empty lists),
+# or the install fails (lists too old for the mirror); then once, and retry.
+apt_install_redis() {
+  local apt=(apt-get -o DPkg::Lock::Timeout=120 -y)
+  apt-cache show redis-server >/dev/null 2>&1 || "${apt[@]}" update
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends redis-server && return
+  echo "--- install failed; running apt-get update and retrying"
+  "${apt[@]}" update
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends redis-server
 }
 
 install_redis() {
-  command -v redis-server >/dev/null 2>&1 && return
-  install_step redis apt_install redis-server
+  if command -v redis-server >/dev/null 2>&1; then return; fi
+  [[ $EUID -eq 0 ]] || die "redis-server is missing; install it with: sudo apt-get install -y redis-server"
+  install_step redis apt_install_redis
 }
 
-apt_install() {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+install_all() {
+  install_nats
+  install_ferretdb
+  install_redis
+  install_stripe_mock
 }
 
-# --- start / stop -------------------------------------------------------------------------------
-# Starts "$@" detached from this shell, logging to $LOGS/$name.log, pid in $PIDS/$name.pid.
+# --- start --------------------------------------------------------------------------------------
+# Starts "$@" in its own session (it outlives this shell), logging to $LOGS/$name.log.
 launch() {
-  local name=$1; shift
-  setsid nohup "$@" >>"$LOGS/$name.log" 2>&1 < /dev/null &
-  echo $! > "$PIDS/$name.pid"
+  local name=$1
+  shift
+  printf '\n=== %s starting: %s\n' "$(date '+%F %T')" "$*" >>"$LOGS/$name.log"
+  setsid nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$PIDS/$name.pid"
 }
 
-wait_for() {
-  local name=$1 probe=$2
-  for _ in $(seq 1 60); do
-    "$probe" && { say "$name" "up"; return; }
-    sleep 0.5
+# Waits for the service's probe; fails early if the process died, with the end of its log.
+wait_ready() {
+  local name=$1 pid deadline=$((SECONDS + READY_TIMEOUT))
+  pid=$(<"$PIDS/$name.pid")
+  until is_up "$name"; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      fail_start "$name" "exited during start-up"
+    fi
+    ((SECONDS < deadline)) || fail_start "$name" "did not become ready within $READY_TIMEOUT s"
+    sleep 0.2
   done
-  tail -n 20 "$LOGS/$name.log" >&2 || true
-  die "$name did not come up within 30 s (log: $LOGS/$name.log)"
 }
 
-start_nats() {
-  if nats_up; then say nats "already up on :$NATS_PORT"; return; fi
-  tcp_open "$NATS_PORT" && die "port $NATS_PORT is taken by something that is not NATS with JetStream"
+fail_start() {
+  printf -- '--- last lines of %s:\n' "$LOGS/$1.log" >&2
+  tail -n 25 "$LOGS/$1.log" >&2 || true
+  die "$1 $2 (log: $LOGS/$1.log)"
+}
+
+run_nats() {
   mkdir -p "$STATE_DIR/nats"
-  launch nats "$GOBIN_DIR/nats-server" -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_HTTP_PORT" \
+  launch nats "$GO_BIN_DIR/nats-server" -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_HTTP_PORT" \
     -js -sd "$STATE_DIR/nats" -n ticketing-local
-  wait_for nats nats_up
 }
 
-start_ferretdb() {
-  if ferretdb_up; then say ferretdb "already up on :$FERRETDB_PORT"; return; fi
-  ferretdb_port_taken && die "port $FERRETDB_PORT is taken by something that is not this FerretDB"
+run_ferretdb() {
   mkdir -p "$STATE_DIR/ferretdb"
-  launch ferretdb "$GOBIN_DIR/ferretdb" --handler=sqlite --sqlite-url="file:$STATE_DIR/ferretdb/" \
+  launch ferretdb "$GO_BIN_DIR/ferretdb" --handler=sqlite --sqlite-url="file:$STATE_DIR/ferretdb/" \
     --state-dir="$STATE_DIR/ferretdb" --listen-addr="127.0.0.1:$FERRETDB_PORT" \
     --debug-addr="127.0.0.1:$FERRETDB_DEBUG_PORT" --telemetry=disable --log-level=warn
-  wait_for ferretdb ferretdb_up
 }
 
-start_redis() {
-  if redis_up; then say redis "already up on :$REDIS_PORT"; return; fi
-  tcp_open "$REDIS_PORT" && die "port $REDIS_PORT is taken by something that is not Redis"
+run_redis() {
   mkdir -p "$STATE_DIR/redis"
   launch redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$STATE_DIR/redis" \
     --appendonly yes --save '' --daemonize no
-  wait_for redis redis_up
 }
 
-start_stripe_mock() {
-  if stripe_up; then say stripe-mock "already up on :$STRIPE_PORT"; return; fi
-  tcp_open "$STRIPE_PORT" && die "port $STRIPE_PORT is taken by something that is not stripe-mock"
-  launch stripe-mock "$GOBIN_DIR/stripe-mock" -http-port "$STRIPE_PORT" -https-port "$STRIPE_HTTPS_PORT"
-  wait_for stripe-mock stripe_up
+run_stripe_mock() {
+  launch stripe-mock "$GO_BIN_DIR/stripe-mock" -http-addr "127.0.0.1:$STRIPE_PORT"
 }
 
-stop() {
-  local name=$1 pid_file=$PIDS/$1.pid pid
-  [[ -f $pid_file ]] || return 0
-  pid=$(cat "$pid_file")
-  if kill -0 "$pid" 2>/dev/null; then
-    say "$name" "stopping (pid $pid)"
-    kill -TERM "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
+# A NATS that answers but is older than required (e.g. Debian's 2.9) is not good enough.
+check_running_nats_version() {
+  local version
+  version=$(curl -fsS --max-time 2 "http://127.0.0.1:$NATS_HTTP_PORT/varz" 2>/dev/null |
+    sed -n 's/^[[:space:]]*"version": "\([0-9.]*\)".*/\1/p' | head -n1)
+  [[ -z $version ]] || version_at_least "$version" "$NATS_MIN_VERSION" ||
+    die "nats: the server on :$NATS_PORT is version $version, older than the required $NATS_MIN_VERSION; stop it and retry"
+}
+
+start() {
+  local name=$1 start=$SECONDS
+  if is_up "$name"; then
+    [[ $name == nats ]] && check_running_nats_version
+    say "$name" "already up"
+    return
   fi
-  rm -f "$pid_file"
+  case $name in
+    nats) install_nats ;;
+    ferretdb) install_ferretdb ;;
+    redis) install_redis ;;
+    stripe-mock) install_stripe_mock ;;
+  esac
+  # A package install may have started its own instance (Debian's redis-server does, with init).
+  if is_up "$name"; then
+    say "$name" "already up (started by its package, not by this script)"
+    return
+  fi
+  check_ports_free "$name"
+  case $name in
+    nats) run_nats ;;
+    ferretdb) run_ferretdb ;;
+    redis) run_redis ;;
+    stripe-mock) run_stripe_mock ;;
+  esac
+  wait_ready "$name"
+  say "$name" "started (pid $(<"$PIDS/$name.pid"), ready in $((SECONDS - start)) s"
 }
 
-up() {
+# --- stop ---------------------------------------------------------------------------------------
+stop() {
+  local name=$1 pid
+  if pid=$(live_pid "$name"); then
+    say "$name" "stopping (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "$name" "did not stop within 10 s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  elif [[ $name == redis ]] && redis_is_ours; then
+    # Our redis without a (valid) pid file: it keeps its data in our state dir.
+    say redis "stopping (via redis-cli shutdown)"
+    redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  fi
+  rm -f "$PIDS/$name.pid"
+  if is_up "$name"; then
+    say "$name" "still up on :$(ports_of "$name" | cut -d' ' -f1) (not started by this script; left alone)"
+  else
+    say "$name" "down"
+  fi
+}
+
+redis_is_ours() {
+  command -v redis-cli >/dev/null 2>&1 && redis_up &&
+    [[ "$(redis-cli -p "$REDIS_PORT" config get dir 2>/dev/null | tail -n1)" == "$STATE_DIR/redis" ]]
+}
+
+# --- commands -----------------------------------------------------------------------------------
+# up and down hold a lock so that two concurrent callers (fleet + tests) do not start twice.
+take_lock() {
   mkdir -p "$LOGS" "$PIDS"
-  command -v go >/dev/null 2>&1 || die "Go is needed to install NATS, FerretDB and stripe-mock"
-  echo "backing services (state: $STATE_DIR)"
-  install_nats
-  install_ferretdb
-  install_stripe_mock
-  install_redis
-  install_nginx
-  start_nats
-  start_ferretdb
-  start_redis
-  start_stripe_mock
+  exec 9>"$STATE_DIR/.backing-services.lock"
+  if ! flock -n 9; then
+    echo "backing-services: waiting for another run of this script to finish..."
+    flock -w 600 9 || die "gave up waiting for the lock $STATE_DIR/.backing-services.lock"
+  fi
 }
 
-down() {
+cmd_up() {
   local name
+  take_lock
+  echo "backing services (state: $STATE_DIR)"
+  for name in "${SERVICES[@]}"; do start "$name"; done
+  echo "ready:"
+  for name in "${SERVICES[@]}"; do say "$name" "$(address_of "$name")"; done
+}
+
+cmd_down() {
+  local name
+  take_lock
   for name in stripe-mock redis ferretdb nats; do stop "$name"; done
 }
 
-status() {
-  local down=0
-  if nats_up; then say nats "up :$NATS_PORT"; else say nats down; down=1; fi
-  if ferretdb_up; then say ferretdb "up :$FERRETDB_PORT"; else say ferretdb down; down=1; fi
-  if redis_up; then say redis "up :$REDIS_PORT"; else say redis down; down=1; fi
-  if stripe_up; then say stripe-mock "up :$STRIPE_PORT"; else say stripe-mock down; down=1; fi
-  return $down
+cmd_install() {
+  take_lock
+  install_all
+  say nats "$("$GO_BIN_DIR/nats-server" --version)"
+  say ferretdb "$("$GO_BIN_DIR/ferretdb" --version | head -n1)"
+  say redis "$(redis-server --version)"
+  say stripe-mock "$("$GO_BIN_DIR/stripe-mock" -version 2>&1)"
 }
 
-case "${1:-up}" in
-  up) up ;;
-  down) down ;;
-  status) status ;;
-  *) die "usage: scripts/backing-services.sh up|down|status" ;;
+cmd_status() {
+  local name port rc=0 pid owner
+  for name in "${SERVICES[@]}"; do
+    port=$(ports_of "$name" | cut -d' ' -f1)
+    if is_up "$name"; then
+      if pid=$(live_pid "$name"); then owner="pid $pid"; else owner="not started by this script"; fi
+      say "$name" "up    :$port  ($owner)"
+    else
+      rc=1
+      if tcp_open "$port"; then
+        say "$name" "DOWN  :$port is in use by $(port_owner "$port"), which does not answer as $name"
+      else
+        say "$name" "down  :$port"
+      fi
+    fi
+  done
+  return $rc
+}
+
+case ${1:-up} in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  install) cmd_install ;;
+  -h | --help | help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' ;;
+  *) die "usage: scripts/backing-services.sh [up|down|status|install]" ;;
 esac

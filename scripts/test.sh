@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check the project has: formatting, clippy, and all tests against real backing
 # services (NATS JetStream, Redis, FerretDB, stripe-mock), which it installs and starts first.
-# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p auth`).
+# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -p auth`). The end-to-end tests
+# (e2e/) start their own copies of the services, NATS and nginx on free ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,9 @@ cargo fmt --all --check
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo build (the end-to-end tests run the service binaries)"
+cargo build --workspace --bins --locked
 
 step "cargo test"
 cargo test --workspace --locked "$@"

@@ -1,6 +1,7 @@
 //! The event backbone against the real NATS JetStream server (and FerretDB for the outbox and
 //! the version checks). Every test has its own events prefix, so they run in parallel.
 
+mod cli;
 mod delivery;
 mod helpers;
 mod outbox;

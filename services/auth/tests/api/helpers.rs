@@ -13,6 +13,7 @@ pub struct TestApp {
     pub api: reqwest::Client,
     pub sessions: Sessions,
     pub db: Database,
+    settings: Settings,
     _shutdown: DropGuard,
 }
 
@@ -50,7 +51,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let db = mongo::connect(&settings.mongo, "auth-tests")
         .await
         .expect("test database");
-    let app = startup::build(settings).await.expect("auth builds");
+    let app = startup::build(settings.clone()).await.expect("auth builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let shutdown = CancellationToken::new();
     tokio::spawn(app.run_until(shutdown.clone()));
@@ -59,6 +60,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         api: client(true),
         sessions,
         db,
+        settings,
         _shutdown: shutdown.drop_guard(),
     }
 }
@@ -79,6 +81,18 @@ pub fn unique_email() -> String {
 pub const PASSWORD: &str = "correct horse battery";
 
 impl TestApp {
+    /// Another instance on the same database, as after a restart or beside a second replica;
+    /// its address, and the guard that stops it.
+    pub async fn another_instance(&self) -> (String, DropGuard) {
+        let app = startup::build(self.settings.clone())
+            .await
+            .expect("auth builds again");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let shutdown = CancellationToken::new();
+        tokio::spawn(app.run_until(shutdown.clone()));
+        (address, shutdown.drop_guard())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

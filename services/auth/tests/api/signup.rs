@@ -171,3 +171,30 @@ async fn the_session_cookie_is_secure_by_configuration() {
     assert!(cookie.contains("Secure"), "{cookie}");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
 }
+
+#[tokio::test]
+async fn a_restarted_service_keeps_its_users_and_the_unique_email() {
+    let app = spawn_app().await;
+    let email = app.signed_in_user().await;
+
+    let (restarted, _running) = app.another_instance().await;
+
+    let again = client(false)
+        .post(format!("{restarted}/api/users/signup"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(again.status(), 400);
+    assert_eq!(
+        errors_of(again).await,
+        json!([{ "message": "Email in use" }])
+    );
+    let signin = client(false)
+        .post(format!("{restarted}/api/users/signin"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(signin.status(), 200);
+}

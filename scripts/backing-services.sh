@@ -11,7 +11,8 @@
 #   NATS         4222 client, 8222 monitoring (http)  go install nats-server/v2@latest (>= 2.12.3), -js
 #   FerretDB     27017 MongoDB wire, 28088 debug http FerretDB v1.24.2 Go module (built, see below), SQLite
 #   Redis        6379                                 Debian redis-server (apt), append-only file on
-#   stripe-mock  12111 http                           go install stripe-mock@latest
+#   stripe-mock  12111 http, 12112 https              go install stripe-mock@latest
+#   (nginx, the local ingress, is only installed here, from Debian's nginx-light; its users start it)
 #
 # State: $TICKETING_STATE_DIR (default <repo>/.run):
 #   nats/       JetStream file store          redis/     appendonly.aof
@@ -29,7 +30,7 @@ PIDS=$STATE_DIR/pids
 NATS_PORT=4222 NATS_HTTP_PORT=8222
 FERRETDB_PORT=27017 FERRETDB_DEBUG_PORT=28088
 REDIS_PORT=6379
-STRIPE_PORT=12111
+STRIPE_PORT=12111 STRIPE_HTTPS_PORT=12112
 
 NATS_MIN_VERSION=2.12.3
 FERRETDB_VERSION=v1.24.2
@@ -40,9 +41,11 @@ SERVICES=(nats ferretdb redis stripe-mock)
 say() { printf '  %-12s %s\n' "$1" "$2"; }
 die() { printf 'backing-services: %s\n' "$*" >&2; exit 1; }
 
-# --- Go ---------------------------------------------------------------------------------------
-# Debian's Go tarball lives in /usr/local/go; a non-login shell may not have it on PATH.
-command -v go >/dev/null 2>&1 || PATH=$PATH:/usr/local/go/bin
+# --- PATH and Go ------------------------------------------------------------------------------
+# nginx lands in /usr/sbin; the Go tarball in /usr/local/go. A non-login shell may lack either.
+for dir in /usr/sbin /sbin /usr/local/go/bin; do
+  [[ :$PATH: == *:$dir:* ]] || PATH=$PATH:$dir
+done
 if command -v go >/dev/null 2>&1; then
   GO_BIN_DIR=$(go env GOBIN)
   GO_BIN_DIR=${GO_BIN_DIR:-$(go env GOPATH)/bin}
@@ -82,7 +85,7 @@ ports_of() {
     nats) echo "$NATS_PORT $NATS_HTTP_PORT" ;;
     ferretdb) echo "$FERRETDB_PORT $FERRETDB_DEBUG_PORT" ;;
     redis) echo "$REDIS_PORT" ;;
-    stripe-mock) echo "$STRIPE_PORT" ;;
+    stripe-mock) echo "$STRIPE_PORT $STRIPE_HTTPS_PORT" ;;
   esac
 }
 
@@ -91,7 +94,7 @@ address_of() {
     nats) echo "nats://127.0.0.1:$NATS_PORT (monitoring http://127.0.0.1:$NATS_HTTP_PORT)" ;;
     ferretdb) echo "mongodb://127.0.0.1:$FERRETDB_PORT (debug http://127.0.0.1:$FERRETDB_DEBUG_PORT)" ;;
     redis) echo "redis://127.0.0.1:$REDIS_PORT" ;;
-    stripe-mock) echo "http://127.0.0.1:$STRIPE_PORT" ;;
+    stripe-mock) echo "http://127.0.0.1:$STRIPE_PORT (https 127.0.0.1:$STRIPE_HTTPS_PORT)" ;;
   esac
 }
 
@@ -117,6 +120,12 @@ check_ports_free() {
 }
 
 # --- pid files ----------------------------------------------------------------------------------
+# Is the process running? A zombie is not: our services are reparented to PID 1 when this script
+# exits, and a PID 1 that reaps late would keep `kill -0` succeeding for seconds after they exit.
+alive() {
+  kill -0 "$1" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
 # The pid from $name's pid file if that process is alive and still runs the expected binary.
 live_pid() {
   local name=$1 binary=$1 pid_file=$PIDS/$1.pid pid
@@ -124,7 +133,7 @@ live_pid() {
   [[ $name == redis ]] && binary=redis-server
   [[ -f $pid_file ]] || return 1
   pid=$(<"$pid_file")
-  [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+  [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" &&
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$binary" || return 1
   echo "$pid"
 }
@@ -189,28 +198,35 @@ install_ferretdb() {
   install_step ferretdb build_ferretdb
 }
 
-# apt-get update only when needed: apt does not know the package yet (fresh image, empty lists),
-# or the install fails (lists too old for the mirror); then once, and retry.
-apt_install_redis() {
+# apt_install PACKAGE: apt-get update only when needed: apt does not know the package yet (fresh
+# image, empty lists), or the install fails (lists too old for the mirror); then once, and retry.
+apt_install() {
   local apt=(apt-get -o DPkg::Lock::Timeout=120 -y)
-  apt-cache show redis-server >/dev/null 2>&1 || "${apt[@]}" update
-  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends redis-server && return
+  apt-cache show "$1" >/dev/null 2>&1 || "${apt[@]}" update
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends "$1" && return
   echo "--- install failed; running apt-get update and retrying"
   "${apt[@]}" update
-  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends redis-server
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install --no-install-recommends "$1"
 }
 
-install_redis() {
-  if command -v redis-server >/dev/null 2>&1; then return; fi
-  [[ $EUID -eq 0 ]] || die "redis-server is missing; install it with: sudo apt-get install -y redis-server"
-  install_step redis apt_install_redis
+# install_deb NAME COMMAND PACKAGE: installs PACKAGE with apt unless COMMAND is already there.
+install_deb() {
+  if command -v "$2" >/dev/null 2>&1; then return; fi
+  [[ $EUID -eq 0 ]] || die "$2 is missing; install it with: sudo apt-get install -y $3"
+  install_step "$1" apt_install "$3"
 }
+
+install_redis() { install_deb redis redis-server redis-server; }
+
+# nginx is the fleet's local ingress and the end-to-end tests' too: installed here, started by them.
+install_nginx() { install_deb nginx nginx nginx-light; }
 
 install_all() {
   install_nats
   install_ferretdb
   install_redis
   install_stripe_mock
+  install_nginx
 }
 
 # --- start --------------------------------------------------------------------------------------
@@ -228,7 +244,7 @@ wait_ready() {
   local name=$1 pid deadline=$((SECONDS + READY_TIMEOUT))
   pid=$(<"$PIDS/$name.pid")
   until is_up "$name"; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! alive "$pid"; then
       fail_start "$name" "exited during start-up"
     fi
     ((SECONDS < deadline)) || fail_start "$name" "did not become ready within $READY_TIMEOUT s"
@@ -262,7 +278,9 @@ run_redis() {
 }
 
 run_stripe_mock() {
-  launch stripe-mock "$GO_BIN_DIR/stripe-mock" -http-addr "127.0.0.1:$STRIPE_PORT"
+  # Given only an HTTP address it still opens HTTPS on *:12112, so pin that to loopback too.
+  launch stripe-mock "$GO_BIN_DIR/stripe-mock" -http-addr "127.0.0.1:$STRIPE_PORT" \
+    -https-addr "127.0.0.1:$STRIPE_HTTPS_PORT"
 }
 
 # A NATS that answers but is older than required (e.g. Debian's 2.9) is not good enough.
@@ -300,7 +318,7 @@ start() {
     stripe-mock) run_stripe_mock ;;
   esac
   wait_ready "$name"
-  say "$name" "started (pid $(<"$PIDS/$name.pid"), ready in $((SECONDS - start)) s"
+  say "$name" "started, pid $(<"$PIDS/$name.pid"), ready in $((SECONDS - start)) s"
 }
 
 # --- stop ---------------------------------------------------------------------------------------
@@ -310,10 +328,10 @@ stop() {
     say "$name" "stopping (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do
-      kill -0 "$pid" 2>/dev/null || break
+      alive "$pid" || break
       sleep 0.2
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid"; then
       say "$name" "did not stop within 10 s; killing it"
       kill -KILL "$pid" 2>/dev/null || true
     fi
@@ -351,6 +369,7 @@ cmd_up() {
   take_lock
   echo "backing services (state: $STATE_DIR)"
   for name in "${SERVICES[@]}"; do start "$name"; done
+  install_nginx
   echo "ready:"
   for name in "${SERVICES[@]}"; do say "$name" "$(address_of "$name")"; done
 }
@@ -368,10 +387,11 @@ cmd_install() {
   say ferretdb "$("$GO_BIN_DIR/ferretdb" --version | head -n1)"
   say redis "$(redis-server --version)"
   say stripe-mock "$("$GO_BIN_DIR/stripe-mock" -version 2>&1)"
+  say nginx "$(nginx -v 2>&1)"
 }
 
 cmd_status() {
-  local name port rc=0 pid owner
+  local name port p taken rc=0 pid owner
   for name in "${SERVICES[@]}"; do
     port=$(ports_of "$name" | cut -d' ' -f1)
     if is_up "$name"; then
@@ -379,8 +399,12 @@ cmd_status() {
       say "$name" "up    :$port  ($owner)"
     else
       rc=1
-      if tcp_open "$port"; then
-        say "$name" "DOWN  :$port is in use by $(port_owner "$port"), which does not answer as $name"
+      taken=
+      for p in $(ports_of "$name"); do
+        if tcp_open "$p"; then taken=$p && break; fi
+      done
+      if [[ -n $taken ]]; then
+        say "$name" "DOWN  :$taken is in use by $(port_owner "$taken"), which does not answer as $name"
       else
         say "$name" "down  :$port"
       fi
@@ -394,6 +418,6 @@ case ${1:-up} in
   down) cmd_down ;;
   status) cmd_status ;;
   install) cmd_install ;;
-  -h | --help | help) sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' ;;
+  -h | --help | help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}" ;;
   *) die "usage: scripts/backing-services.sh [up|down|status|install]" ;;
 esac

@@ -154,6 +154,16 @@ impl Fleet {
         self.start_nats().await
     }
 
+    /// The resident memory of a service's process, in KiB (from /proc).
+    pub fn rss_kib(&self, service: Service) -> Option<u64> {
+        let pid = self.services.get(&service)?.process.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     /// The recent log lines of every process, to explain a failed assertion.
     pub fn logs(&self) -> String {
         self.services
@@ -191,7 +201,7 @@ impl Fleet {
 
     fn spawn(&mut self, service: Service, port: u16) -> anyhow::Result<()> {
         let name = service.name();
-        let binary = target_dir().join("debug").join(name);
+        let binary = binary_dir().join(name);
         if !binary.exists() {
             bail!(
                 "{} is missing: run `cargo build --workspace --bins` first",
@@ -293,6 +303,14 @@ fn start_ingress(dir: &Path, port: u16, ports: &BTreeMap<Service, u16>) -> anyho
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Where the service binaries are: `TICKETING_BIN_DIR` (the benchmark points it at a release
+/// build), else the debug build of this workspace.
+fn binary_dir() -> PathBuf {
+    std::env::var_os("TICKETING_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("debug"))
 }
 
 fn target_dir() -> PathBuf {

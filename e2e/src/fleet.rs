@@ -250,10 +250,9 @@ impl Fleet {
         let url = format!("http://127.0.0.1:{port}/readyz");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         while tokio::time::Instant::now() < deadline {
-            if let Ok(response) = http.get(&url).timeout(Duration::from_secs(2)).send().await {
-                if response.status().is_success() {
-                    return Ok(());
-                }
+            let answer = http.get(&url).timeout(Duration::from_secs(2)).send().await;
+            if answer.is_ok_and(|response| response.status().is_success()) {
+                return Ok(());
             }
             let exited = self
                 .services

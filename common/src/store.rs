@@ -320,6 +320,13 @@ impl<T: Versioned> VersionedStore<T> {
             self.project(state.id()).await?;
             fixed += 1;
         }
+        if fixed > 0 {
+            tracing::warn!(
+                collection = self.current.name(),
+                fixed,
+                "finished writes a previous run left half done"
+            );
+        }
         Ok(fixed)
     }
 

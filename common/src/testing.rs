@@ -117,3 +117,12 @@ impl<E: crate::events::Event> EventProbe<E> {
         }
     }
 }
+
+/// A `Cookie` header value that signs `user` in, as a browser would send it.
+pub fn session_cookie(sessions: &crate::session::Sessions, user: crate::domain::UserId) -> String {
+    let claims = sessions.claims_for(user, format!("{user}@example.com"));
+    match sessions.sign(&claims) {
+        Ok(token) => format!("{}={token}", crate::session::COOKIE_NAME),
+        Err(err) => panic!("signing a test session: {err}"),
+    }
+}

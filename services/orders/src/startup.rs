@@ -4,17 +4,14 @@ use std::time::Duration;
 
 use ticketing_common::{
     app::{Service, Worker},
-    events::{EventBus, OutboxRelay, OutboxSignal},
+    events::{EventBus, OutboxRelay, OutboxSignal, TicketCreated, TicketUpdated},
     mongo, server,
     session::Sessions,
 };
 
 use crate::{
     configuration::Settings,
-    events::{
-        ExpirationCompleteListener, PaymentCreatedListener, TicketCreatedListener,
-        TicketUpdatedListener,
-    },
+    events::{ExpirationCompleteListener, PaymentCreatedListener, TicketReplicaListener},
     routes,
     state::AppState,
     store::{Orders, Reservations, TicketReplicas},
@@ -31,10 +28,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     let signal = OutboxSignal::default();
     let orders = Orders::open(&db, signal.clone()).await?;
     let tickets = TicketReplicas::open(&db).await?;
-    let repaired = orders.repair().await? + tickets.repair().await?;
-    if repaired > 0 {
-        tracing::warn!(repaired, "finished writes a previous run left half done");
-    }
+    orders.repair().await?;
+    tickets.repair().await?;
     let state = AppState {
         orders: orders.clone(),
         tickets: tickets.clone(),
@@ -53,14 +48,12 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         .with_worker(Worker::listener(
             &bus,
             SERVICE,
-            TicketCreatedListener {
-                tickets: tickets.clone(),
-            },
+            TicketReplicaListener::<TicketCreated>::new(tickets.clone()),
         ))
         .with_worker(Worker::listener(
             &bus,
             SERVICE,
-            TicketUpdatedListener { tickets },
+            TicketReplicaListener::<TicketUpdated>::new(tickets),
         ))
         .with_worker(Worker::listener(
             &bus,

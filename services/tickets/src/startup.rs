@@ -22,13 +22,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     let bus = EventBus::connect(&settings.nats).await?;
     let signal = OutboxSignal::default();
     let tickets = Tickets::open(&db, signal.clone()).await?;
-    let repaired = tickets.repair().await?;
-    if repaired > 0 {
-        tracing::warn!(
-            repaired,
-            "finished ticket writes a previous run left half done"
-        );
-    }
+    tickets.repair().await?;
     let relay = OutboxRelay::new(bus.publisher(), vec![tickets.outbox_collection()], signal);
     let state = AppState {
         tickets: tickets.clone(),

@@ -2,13 +2,11 @@
 
 mod expiration_complete;
 mod payment_created;
-mod ticket_created;
-mod ticket_updated;
+mod ticket_replica;
 
 pub use expiration_complete::ExpirationCompleteListener;
 pub use payment_created::PaymentCreatedListener;
-pub use ticket_created::TicketCreatedListener;
-pub use ticket_updated::TicketUpdatedListener;
+pub use ticket_replica::TicketReplicaListener;
 
 use ticketing_common::events::HandleError;
 

@@ -80,10 +80,7 @@ impl TestApp {
     }
 
     pub fn cookie(&self, user: UserId) -> String {
-        let claims = self
-            .sessions
-            .claims_for(user, format!("{user}@example.com"));
-        format!("session={}", self.sessions.sign(&claims).expect("signs"))
+        testing::session_cookie(&self.sessions, user)
     }
 
     pub async fn place_order(&self, user: Option<UserId>, body: &Value) -> Response {

@@ -55,10 +55,7 @@ impl TestApp {
 
     /// A `Cookie` header value signing in `user`.
     pub fn cookie(&self, user: UserId) -> String {
-        let claims = self
-            .sessions
-            .claims_for(user, format!("{user}@example.com"));
-        format!("session={}", self.sessions.sign(&claims).expect("signs"))
+        testing::session_cookie(&self.sessions, user)
     }
 
     pub async fn create_ticket(&self, user: Option<UserId>, body: &Value) -> Response {

@@ -78,10 +78,25 @@ pub async fn listen<L: Listener>(
     options: ListenerOptions,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let consumer = durable_consumer::<L::Event>(bus, service, &options).await?;
+    let mut consumer = durable_consumer::<L::Event>(bus, service, &options).await?;
     let durable = bus.names().durable(service, <L::Event as Event>::SUBJECT);
     tracing::info!(%durable, "listening");
+    let mut failures = 0_u32;
     while !shutdown.is_cancelled() {
+        if failures > 0 {
+            // NATS down, or the consumer gone (stream deleted): back off, and re-create the
+            // consumer once in a while, which also tells whether the server is back.
+            let delay = (options.retry_delay * failures.min(10)).min(Duration::from_secs(5));
+            sleep_unless(&shutdown, delay).await;
+            if failures.is_multiple_of(5) {
+                match durable_consumer::<L::Event>(bus, service, &options).await {
+                    Ok(fresh) => consumer = fresh,
+                    Err(err) => {
+                        tracing::warn!(%durable, error = %format!("{err:#}"), "re-creating the consumer failed")
+                    }
+                }
+            }
+        }
         let batch = consumer
             .batch()
             .max_messages(options.batch)
@@ -91,8 +106,8 @@ pub async fn listen<L: Listener>(
             batch = batch => match batch {
                 Ok(batch) => batch,
                 Err(err) => {
-                    tracing::warn!(%durable, error = %err, "pulling events failed; retrying");
-                    sleep_unless(&shutdown, options.retry_delay).await;
+                    failures += 1;
+                    tracing::warn!(%durable, error = %err, failures, "pulling events failed; retrying");
                     continue;
                 }
             },
@@ -104,10 +119,18 @@ pub async fn listen<L: Listener>(
                 () = shutdown.cancelled() => break,
             };
             match next {
-                None => break,
-                Some(Ok(message)) => process(&listener, &options, message).await,
+                // The pull ran its course: the server is there.
+                None => {
+                    failures = 0;
+                    break;
+                }
+                Some(Ok(message)) => {
+                    failures = 0;
+                    process(&listener, &options, message).await;
+                }
                 Some(Err(err)) => {
-                    tracing::warn!(%durable, error = %err, "receiving an event failed");
+                    failures += 1;
+                    tracing::warn!(%durable, error = %err, failures, "receiving events failed; retrying");
                     break;
                 }
             }

@@ -1,0 +1,110 @@
+use std::time::Duration;
+
+use chrono::Utc;
+
+use crate::helpers::{in_millis, into_second_after_next, lateness, spawn_app};
+
+#[tokio::test]
+async fn a_restart_between_scheduling_and_expiry_loses_nothing() {
+    let mut app = spawn_app().await;
+    let mut expirations = app.expirations().await;
+    let expires_at = in_millis(3_000);
+    let order = app.order_expiring_at(expires_at).await;
+    app.wait_until_handled(1).await;
+
+    app.stop().await;
+    app.start().await;
+
+    let event = expirations
+        .next_within(Duration::from_secs(6))
+        .await
+        .expect("expiration.complete still arrives");
+    let late = lateness(expires_at, Utc::now());
+    assert_eq!(event.data.order_id, order);
+    assert!(late >= chrono::Duration::zero(), "fired {late} early");
+    assert!(late < chrono::Duration::seconds(1), "fired {late} late");
+}
+
+#[tokio::test]
+async fn an_expiry_due_while_the_worker_was_down_fires_as_soon_as_it_is_back() {
+    let mut app = spawn_app().await;
+    let mut expirations = app.expirations().await;
+    let expires_at = in_millis(1_000);
+    let order = app.order_expiring_at(expires_at).await;
+    app.wait_until_handled(1).await;
+
+    app.stop().await;
+    // Setup, not a check: stay down until well past the expiry.
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    expirations.assert_quiet(Duration::from_millis(100)).await;
+    let restarted = Utc::now();
+    app.start().await;
+
+    let event = expirations
+        .next_within(Duration::from_secs(5))
+        .await
+        .expect("expiration.complete arrives after the restart");
+    let took = Utc::now() - restarted;
+    assert_eq!(event.data.order_id, order);
+    assert!(
+        took < chrono::Duration::seconds(1),
+        "took {took} after the restart"
+    );
+}
+
+#[tokio::test]
+async fn a_stopping_worker_finishes_the_job_in_flight_on_time() {
+    let mut app = spawn_app().await;
+    let mut expirations = app.expirations().await;
+    let expires_at = into_second_after_next(900);
+    let order = app.order_expiring_at(expires_at).await;
+    app.wait_until_handled(1).await;
+    // Taken at the start of its second, the job waits ~0.9 s to fire: stop it mid-way.
+    app.wait_until_job_taken().await;
+    assert!(Utc::now() < expires_at, "the job was meant to be in flight");
+
+    app.stop().await;
+
+    let event = expirations
+        .next_within(Duration::from_secs(1))
+        .await
+        .expect("the stopping worker fired the job it held");
+    let late = lateness(expires_at, Utc::now());
+    assert_eq!(event.data.order_id, order);
+    assert!(late >= chrono::Duration::zero(), "fired {late} early");
+    assert!(late < chrono::Duration::seconds(1), "fired {late} late");
+    assert_eq!(
+        app.done_count().await,
+        1,
+        "recorded done before the worker exited"
+    );
+
+    app.start().await;
+    expirations.assert_quiet(Duration::from_millis(1_500)).await;
+}
+
+/// A crashed worker cannot hand its job back: apalis-redis gives it to another worker once the
+/// crashed one has missed its heartbeats (5 × 3 s), so it fires late but fires.
+#[tokio::test]
+async fn a_job_in_flight_when_the_worker_crashes_runs_once_its_heartbeats_are_missed() {
+    let mut app = spawn_app().await;
+    let mut expirations = app.expirations().await;
+    let expires_at = into_second_after_next(900);
+    let order = app.order_expiring_at(expires_at).await;
+    app.wait_until_handled(1).await;
+    app.wait_until_job_taken().await;
+    assert!(Utc::now() < expires_at, "the job was meant to be in flight");
+
+    app.crash().await;
+    app.start().await;
+
+    let event = expirations
+        .next_within(Duration::from_secs(30))
+        .await
+        .expect("expiration.complete arrives after the crash");
+    assert_eq!(event.data.order_id, order);
+    println!(
+        "job held by a crashed worker fired {} ms after its expiry",
+        lateness(expires_at, Utc::now()).num_milliseconds()
+    );
+}

@@ -1,6 +1,12 @@
 //! Crashes and restarts: each test ends with every replica consistent and nothing lost.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use futures::{StreamExt, stream};
 use mongodb::bson::{Document, doc};
@@ -102,32 +108,43 @@ async fn a_nats_restart_in_a_burst_of_200_tickets_loses_none() -> anyhow::Result
     let mut fleet = Fleet::start(FleetOptions::default()).await?;
     let seller = User::sign_up(&fleet, "seller").await?;
 
-    let create = |i: usize| {
-        let seller = &seller;
-        async move {
-            seller
-                .post(
-                    "/api/tickets",
-                    json!({ "title": format!("burst {i}"), "price": 1 }),
-                )
-                .await
-        }
-    };
-    let first: Vec<_> = stream::iter(0..100)
-        .map(create)
-        .buffer_unordered(8)
-        .collect()
-        .await;
+    // The burst runs on its own while NATS is killed and started again under it.
+    let done = Arc::new(AtomicUsize::new(0));
+    let counter = done.clone();
+    let burst = tokio::spawn(async move {
+        let create = |i: usize| {
+            let (seller, counter) = (&seller, &counter);
+            async move {
+                let answer = seller
+                    .post(
+                        "/api/tickets",
+                        json!({ "title": format!("burst {i}"), "price": 1 }),
+                    )
+                    .await;
+                counter.fetch_add(1, Ordering::SeqCst);
+                answer
+            }
+        };
+        stream::iter(0..200)
+            .map(create)
+            .buffer_unordered(8)
+            .collect::<Vec<_>>()
+            .await
+    });
+    eventually(WAIT, async || {
+        (done.load(Ordering::SeqCst) >= 50).then_some(())
+    })
+    .await;
     fleet.restart_nats().await?;
-    let second: Vec<_> = stream::iter(100..200)
-        .map(create)
-        .buffer_unordered(8)
-        .collect()
-        .await;
-    for answer in first.into_iter().chain(second) {
+    let restarted_after = done.load(Ordering::SeqCst);
+    for answer in burst.await? {
         let answer = answer?;
         assert_eq!(answer.status, StatusCode::CREATED, "{answer:?}");
     }
+    assert!(
+        restarted_after < 200,
+        "NATS restarted only after the burst ({restarted_after} done)"
+    );
 
     let replicas = fleet
         .mongo(Service::Orders)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole Ticketing fleet on this machine:
 #   backing services (scripts/backing-services.sh) -> the five services -> nginx on :8080
+#   -> the web client (scripts/client.sh)
 #
 #   scripts/fleet.sh up       install what is missing, build, start everything, wait until ready
 #   scripts/fleet.sh down     stop the services, nginx and the backing services
@@ -8,7 +9,7 @@
 #
 # Every step is idempotent: `up` while the fleet runs only starts what is not running.
 # Ports (127.0.0.1): ingress 8080; auth 3001, tickets 3002, orders 3003, payments 3004,
-# expiration 3005 (health only); the web client, once there is one, 3000.
+# expiration 3005 (health only); the web client 3000 (scripts/client.sh).
 # Logs: $STATE_DIR/logs/<service>.log (STATE_DIR is .run/ unless TICKETING_STATE_DIR says).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -127,6 +128,7 @@ up() {
   for entry in "${present[@]}"; do start_service "${entry%%:*}" "${entry##*:}"; done
   for entry in "${present[@]}"; do wait_ready "${entry%%:*}" "${entry##*:}"; done
   start_ingress
+  scripts/client.sh up
   cat <<EOM
 
 The fleet is up at http://127.0.0.1:$INGRESS_PORT  (point a browser or curl there)
@@ -151,6 +153,7 @@ stop_service() {
 }
 
 down() {
+  scripts/client.sh down
   stop_ingress
   local entry
   for entry in "${SERVICES[@]}"; do stop_service "${entry%%:*}"; done
@@ -168,6 +171,7 @@ status() {
   else
     echo "ingress: down (:$INGRESS_PORT)"; all=1
   fi
+  scripts/client.sh status || all=1
   scripts/backing-services.sh status || all=1
   return $all
 }

@@ -22,3 +22,7 @@ cargo build --workspace --bins --locked
 
 step "cargo test"
 cargo test --workspace --locked "$@"
+
+step "web client: type check, unit tests, browser test through the ingress"
+scripts/fleet.sh up
+scripts/client.sh test

@@ -1,0 +1,103 @@
+//! `POST /api/payments`: pay for one of your orders (DESIGN.md §2).
+
+use std::borrow::Cow;
+
+use axum::{Router, extract::State, http::StatusCode, routing::post};
+use serde::{Deserialize, Serialize};
+use ticketing_common::{
+    ApiError, FieldError,
+    domain::{OrderId, PaymentId},
+    extract::{Json, RequireUser, ValidatedJson},
+};
+use validator::{Validate, ValidationError};
+
+use crate::{
+    checkout::{self, PayError},
+    domain::{PaymentToken, TokenError},
+    gateway::GatewayError,
+    state::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/payments", post(create))
+}
+
+const ORDER_ID_REQUIRED: &str = "OrderId must be provided";
+
+#[derive(Debug, Default, Deserialize, Validate)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NewPaymentBody {
+    #[validate(custom(function = "valid_order_id", message = "OrderId must be provided"))]
+    order_id: String,
+    #[validate(custom(function = "valid_token"))]
+    token: String,
+}
+
+fn valid_order_id(raw: &str) -> Result<(), ValidationError> {
+    OrderId::parse(raw.trim())
+        .map(drop)
+        .map_err(|_| ValidationError::new("orderId"))
+}
+
+fn valid_token(raw: &str) -> Result<(), ValidationError> {
+    PaymentToken::parse(raw).map(drop).map_err(|err| {
+        let code = match err {
+            TokenError::Missing => "required",
+            TokenError::Malformed => "malformed",
+        };
+        ValidationError::new(code).with_message(Cow::Owned(err.to_string()))
+    })
+}
+
+#[derive(Debug, Serialize)]
+pub struct Created {
+    id: PaymentId,
+}
+
+#[tracing::instrument(name = "pay", skip_all, fields(user_id = %user.id))]
+async fn create(
+    State(state): State<AppState>,
+    RequireUser(user): RequireUser,
+    ValidatedJson(body): ValidatedJson<NewPaymentBody>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let order_id = OrderId::parse(body.order_id.trim())
+        .map_err(|_| ApiError::Validation(vec![FieldError::on("orderId", ORDER_ID_REQUIRED)]))?;
+    let token = PaymentToken::parse(&body.token)
+        .map_err(|err| ApiError::Validation(vec![FieldError::on("token", err.to_string())]))?;
+    match checkout::pay(&state, user.id, order_id, &token).await {
+        Ok(payment) => Ok((StatusCode::CREATED, Json(Created { id: payment.id }))),
+        Err(err) => Err(api_error(err)),
+    }
+}
+
+fn api_error(err: PayError) -> ApiError {
+    match err {
+        PayError::UnknownOrder => ApiError::NotFound,
+        PayError::NotOwner => ApiError::NotAuthorized,
+        PayError::Cancelled | PayError::AlreadyPaid => ApiError::bad_request(err.to_string()),
+        PayError::Gateway(err) => gateway_error(err),
+        PayError::Database(err) => ApiError::Unexpected(err.context("paying for an order")),
+    }
+}
+
+/// Stripe's own words where they are meant for the buyer; a plain 502 where Stripe failed us.
+fn gateway_error(err: GatewayError) -> ApiError {
+    match err {
+        GatewayError::Declined(message) => ApiError::Rejected {
+            status: StatusCode::PAYMENT_REQUIRED,
+            message,
+        },
+        GatewayError::Invalid(message) => ApiError::BadRequest(message),
+        GatewayError::InProgress(message) => ApiError::Rejected {
+            status: StatusCode::CONFLICT,
+            message,
+        },
+        GatewayError::Unavailable(detail) => {
+            tracing::warn!(%detail, "Stripe failed a charge");
+            ApiError::BadGateway("The payment provider is not available, please try again".into())
+        }
+        GatewayError::AlreadyRefunded | GatewayError::Unusable(_) => {
+            ApiError::Unexpected(anyhow::Error::new(err).context("charging through Stripe"))
+        }
+    }
+}

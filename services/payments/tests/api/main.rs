@@ -1,0 +1,10 @@
+//! Black-box tests of the payments service: the app on a random port with its own database and
+//! events prefix, against real FerretDB and NATS JetStream, and Stripe played by stripe-mock
+//! behind a recording test double.
+
+mod helpers;
+mod pay;
+mod refunds;
+mod replica;
+mod stripe_double;
+mod stripe_errors;

@@ -30,10 +30,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     let payments = Payments::open(&db, signal.clone()).await?;
     let gateway = Gateway::new(&settings.stripe)?;
     let refunder = Refunder::new(Refunds::open(&db).await?, gateway.clone());
-    let repaired = orders.repair().await?;
-    if repaired > 0 {
-        tracing::warn!(repaired, "finished writes a previous run left half done");
-    }
+    orders.repair().await?;
     let state = AppState {
         orders: orders.clone(),
         payments: payments.clone(),

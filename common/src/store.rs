@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::{
     domain::Version,
-    events::{HandleError, OutboxEntry, OutboxSignal},
+    events::{HandleError, OutboxEntry, OutboxSignal, outbox::Outbox},
     mongo::{ensure_index, is_duplicate_key},
 };
 
@@ -46,8 +46,8 @@ struct Revision<T> {
     entity: Bson,
     version: Version,
     state: T,
-    #[serde(default)]
-    outbox: Vec<OutboxEntry>,
+    #[serde(flatten)]
+    outbox: Outbox,
     /// Set once `current` holds this revision or a later one.
     #[serde(default)]
     projected: bool,
@@ -244,7 +244,7 @@ impl<T: Versioned> VersionedStore<T> {
             entity: id.into(),
             version,
             state,
-            outbox: events,
+            outbox: Outbox::new(events),
             projected: false,
         };
         match self.revisions.insert_one(&revision).await {

@@ -21,6 +21,28 @@ use super::{Envelope, Event, EventId, Publisher, Subject};
 
 /// The field of a document that holds its unpublished events.
 pub const OUTBOX_FIELD: &str = "outbox";
+/// True while the document holds unpublished events: a plain boolean the database can match
+/// without decoding every document (FerretDB cannot filter `outbox: {$ne: []}` that way).
+pub const PENDING_FIELD: &str = "outbox_pending";
+
+/// A document's unpublished events and their marker; `#[serde(flatten)]` it into the document
+/// written together with the state change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outbox {
+    #[serde(default)]
+    pub outbox: Vec<OutboxEntry>,
+    #[serde(default)]
+    pub outbox_pending: bool,
+}
+
+impl Outbox {
+    pub fn new(entries: Vec<OutboxEntry>) -> Self {
+        Self {
+            outbox_pending: !entries.is_empty(),
+            outbox: entries,
+        }
+    }
+}
 
 /// One pending event, stored as the JSON that will be published.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,15 +65,6 @@ impl OutboxEntry {
     pub fn to_bson(&self) -> anyhow::Result<Bson> {
         bson::to_bson(self).context("encoding an outbox event")
     }
-}
-
-/// The `$push` that adds `entries` to a document's outbox, to merge into a state-changing update.
-pub fn push(entries: &[OutboxEntry]) -> anyhow::Result<Document> {
-    let entries = entries
-        .iter()
-        .map(OutboxEntry::to_bson)
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(doc! { "$push": { OUTBOX_FIELD: { "$each": entries } } })
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,23 +133,24 @@ impl OutboxRelay {
         for collection in &self.collections {
             let pending = collection.clone_with_type::<Pending>();
             let mut cursor = pending
-                .find(doc! { OUTBOX_FIELD: { "$exists": true, "$ne": [] } })
+                .find(doc! { PENDING_FIELD: true })
                 .projection(doc! { OUTBOX_FIELD: 1 })
                 .await
                 .with_context(|| format!("finding pending events in {}", collection.name()))?;
             while let Some(document) = cursor.try_next().await.context("reading pending events")? {
                 for entry in &document.outbox {
                     self.publish(entry).await?;
-                    // The whole entry, not a condition: FerretDB's $pull matches values only.
-                    collection
-                        .update_one(
-                            doc! { "_id": document.id.clone() },
-                            doc! { "$pull": { OUTBOX_FIELD: entry.to_bson()? } },
-                        )
-                        .await
-                        .context("marking an event sent")?;
                     published += 1;
                 }
+                // Only once every event of the document is acked; a crash before this line
+                // publishes them again, and their ids make JetStream drop the repeats.
+                collection
+                    .update_one(
+                        doc! { "_id": document.id.clone() },
+                        doc! { "$set": { OUTBOX_FIELD: [], PENDING_FIELD: false } },
+                    )
+                    .await
+                    .context("marking events sent")?;
             }
         }
         Ok(published)

@@ -30,7 +30,7 @@ async fn write_ticket_with_event(
         .to_bson()
         .expect("bson");
     tickets
-        .insert_one(doc! { "_id": event.data.id, "title": title, outbox::OUTBOX_FIELD: [entry] })
+        .insert_one(doc! { "_id": event.data.id, "title": title, outbox::OUTBOX_FIELD: [entry], outbox::PENDING_FIELD: true })
         .await
         .expect("inserted");
     event

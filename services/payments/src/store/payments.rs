@@ -13,7 +13,7 @@ use mongodb::{
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{Money, OrderId, PaymentId, money},
-    events::{Envelope, OutboxEntry, OutboxSignal},
+    events::{Envelope, OutboxEntry, OutboxSignal, outbox::Outbox},
     mongo::{ensure_index, is_duplicate_key},
 };
 
@@ -32,8 +32,8 @@ struct PaymentDocument {
     /// False until the order's status has been read after this insert: a cancellation that
     /// landed while the charge was in flight means a refund (DESIGN.md §5).
     checked: bool,
-    #[serde(default)]
-    outbox: Vec<OutboxEntry>,
+    #[serde(flatten)]
+    outbox: Outbox,
 }
 
 impl From<PaymentDocument> for Payment {
@@ -100,7 +100,7 @@ impl Payments {
             amount: payment.amount,
             created_at: payment.created_at,
             checked: false,
-            outbox: vec![event],
+            outbox: Outbox::new(vec![event]),
         };
         match self.collection.insert_one(&document).await {
             Ok(_) => {

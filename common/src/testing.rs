@@ -1,7 +1,16 @@
 //! Helpers for the services' black-box tests (feature `testing`): every test gets its own
 //! database and its own event prefix, so tests run in parallel without seeing each other.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use mongodb::{
+    Client, Database,
+    event::{EventHandler, command::CommandEvent},
+    options::ClientOptions,
+};
 
 use crate::config::{JwtKey, MongoConfig, SessionConfig};
 
@@ -34,6 +43,47 @@ pub fn jwt_key() -> JwtKey {
         Ok(key) => key,
         Err(err) => unreachable!("the test key is long enough: {err}"),
     }
+}
+
+/// The commands a connection sent, by name (`insert`, `find`, `delete`, …): each one is a round
+/// trip to the database, so a test can hold an operation to its budget.
+#[derive(Clone, Default)]
+pub struct CommandLog(Arc<Mutex<Vec<String>>>);
+
+impl CommandLog {
+    /// The commands sent since the last call, oldest first.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn record(&self, command: String) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(command);
+    }
+}
+
+/// A connection to `config`'s database whose every command is written to the returned log
+/// (connection handshakes and session bookkeeping aside: they are not part of an operation).
+pub async fn counted_database(config: &MongoConfig) -> (Database, CommandLog) {
+    let log = CommandLog::default();
+    let mut options = ClientOptions::parse(&config.uri)
+        .await
+        .expect("a valid test MongoDB URI");
+    let recorder = log.clone();
+    options.command_event_handler = Some(EventHandler::callback(move |event| {
+        if let CommandEvent::Started(started) = event
+            && !matches!(
+                started.command_name.as_str(),
+                "hello" | "isMaster" | "ismaster" | "endSessions"
+            )
+        {
+            recorder.record(started.command_name);
+        }
+    }));
+    let client = Client::with_options(options).expect("a MongoDB client");
+    (client.database(&config.database), log)
 }
 
 /// The test NATS server (`TEST_NATS_URL`, default the local one) with a fresh events prefix.

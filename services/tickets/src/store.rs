@@ -162,13 +162,22 @@ impl Tickets {
         Ok(found.map(Ticket::from))
     }
 
-    /// Tickets not reserved by an order, oldest first.
-    pub async fn list_for_sale(&self) -> anyhow::Result<Vec<Ticket>> {
+    /// Up to `limit` tickets not reserved by an order, oldest first, after the ticket `after`.
+    pub async fn list_for_sale(
+        &self,
+        after: Option<TicketId>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Ticket>> {
+        let mut filter = doc! { "order_id": { "$exists": false } };
+        if let Some(after) = after {
+            filter.insert("_id", doc! { "$gt": after });
+        }
         let documents: Vec<TicketDocument> = self
             .store
             .current()
-            .find(doc! { "order_id": { "$exists": false } })
+            .find(filter)
             .sort(doc! { "_id": 1 })
+            .limit(i64::from(limit))
             .await
             .context("listing tickets")?
             .try_collect()

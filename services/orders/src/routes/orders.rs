@@ -51,7 +51,7 @@ async fn list(
     Ok(Json(
         state
             .orders
-            .of_user(user.id)
+            .of_user(user.id, None, 1_000)
             .await
             .or_unexpected("listing orders")?,
     ))

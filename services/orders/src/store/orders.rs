@@ -130,13 +130,23 @@ impl Orders {
         Ok(self.store.latest(id).await?.map(Order::from))
     }
 
-    /// A user's orders, oldest first.
-    pub async fn of_user(&self, user: UserId) -> anyhow::Result<Vec<Order>> {
+    /// Up to `limit` of a user's orders, oldest first, after the order `after`.
+    pub async fn of_user(
+        &self,
+        user: UserId,
+        after: Option<OrderId>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Order>> {
+        let mut filter = doc! { "user_id": user };
+        if let Some(after) = after {
+            filter.insert("_id", doc! { "$gt": after });
+        }
         let documents: Vec<OrderDocument> = self
             .store
             .current()
-            .find(doc! { "user_id": user })
+            .find(filter)
             .sort(doc! { "_id": 1 })
+            .limit(i64::from(limit))
             .await
             .context("listing a user's orders")?
             .try_collect()

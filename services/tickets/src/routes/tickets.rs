@@ -81,7 +81,7 @@ async fn list(State(state): State<AppState>) -> Result<Json<Vec<Ticket>>, ApiErr
     Ok(Json(
         state
             .tickets
-            .list_for_sale()
+            .list_for_sale(None, 1_000)
             .await
             .or_unexpected("listing tickets")?,
     ))

@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod mongo;
+pub mod pagination;
 pub mod server;
 pub mod session;
 pub mod store;

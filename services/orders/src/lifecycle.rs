@@ -7,7 +7,7 @@ use ticketing_common::domain::{OrderId, OrderStatus, TicketId, UserId};
 use crate::{
     domain::{Order, OrderTicket},
     state::AppState,
-    store::TransitionError,
+    store::{StoredOrder, TransitionError},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +59,21 @@ pub async fn place_order(
 /// Cancels the order (unless it is already final) and releases its ticket. Returns the order
 /// as it now is and whether this call cancelled it.
 pub async fn cancel_order(state: &AppState, id: OrderId) -> Result<(Order, bool), TransitionError> {
-    let (order, cancelled) = state.orders.move_to(id, OrderStatus::Cancelled).await?;
+    let stored = state
+        .orders
+        .load(id)
+        .await?
+        .ok_or(TransitionError::NotFound)?;
+    cancel_stored(state, stored).await
+}
+
+/// [`cancel_order`] for an order already read (the buyer's request checked its owner).
+pub async fn cancel_stored(
+    state: &AppState,
+    stored: StoredOrder,
+) -> Result<(Order, bool), TransitionError> {
+    let id = stored.order().id;
+    let (order, cancelled) = state.orders.move_on(stored, OrderStatus::Cancelled).await?;
     // Also when already cancelled: a crash may have come between the two steps before.
     state
         .reservations

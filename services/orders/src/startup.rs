@@ -28,8 +28,6 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     let signal = OutboxSignal::default();
     let orders = Orders::open(&db, signal.clone()).await?;
     let tickets = TicketReplicas::open(&db).await?;
-    orders.repair().await?;
-    tickets.repair().await?;
     let state = AppState {
         orders: orders.clone(),
         tickets: tickets.clone(),

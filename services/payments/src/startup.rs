@@ -30,7 +30,6 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     let payments = Payments::open(&db, signal.clone()).await?;
     let gateway = Gateway::new(&settings.stripe)?;
     let refunder = Refunder::new(Refunds::open(&db).await?, gateway.clone());
-    orders.repair().await?;
     let state = AppState {
         orders: orders.clone(),
         payments: payments.clone(),

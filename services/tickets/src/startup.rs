@@ -1,5 +1,7 @@
 //! Builds the tickets service: HTTP API, outbox relay, and the order listeners.
 
+use std::time::Duration;
+
 use ticketing_common::{
     app::{Service, Worker},
     events::{EventBus, OutboxRelay, OutboxSignal},
@@ -16,6 +18,10 @@ use crate::{
 };
 
 pub const SERVICE: &str = "tickets";
+/// How often held ticket changes whose writer stopped halfway are finished.
+const REPAIR_INTERVAL: Duration = Duration::from_secs(10);
+/// How often cancellations older than the event stream's retention are forgotten.
+const FORGET_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     let db = mongo::connect(&settings.mongo, SERVICE).await?;
@@ -35,6 +41,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     Ok(Service::bind(SERVICE, &settings.http, router)
         .await?
         .with_worker(Worker::outbox_relay(relay))
+        .with_worker(tickets.repairer(REPAIR_INTERVAL))
+        .with_worker(forget_old_cancellations(tickets.clone()))
         .with_worker(Worker::listener(
             &bus,
             SERVICE,
@@ -48,4 +56,20 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
             OrderCancelledListener { tickets },
         ))
         .with_bus(bus))
+}
+
+fn forget_old_cancellations(tickets: Tickets) -> Worker {
+    Worker::new("forget old cancellations", move |stop| async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(FORGET_INTERVAL) => {}
+                () = stop.cancelled() => return Ok(()),
+            }
+            match tickets.forget_old_cancellations().await {
+                Ok(0) => {}
+                Ok(forgotten) => tracing::info!(forgotten, "forgot cancellations past the stream's retention"),
+                Err(err) => tracing::warn!(error = %format!("{err:#}"), "forgetting old cancellations failed"),
+            }
+        }
+    })
 }

@@ -2,7 +2,6 @@
 //! together with its `ticket.updated` event, and two concurrent changes can never both win.
 
 use anyhow::Context;
-use futures::TryStreamExt;
 use mongodb::{
     Collection, Database,
     bson::{Document, doc},
@@ -10,7 +9,7 @@ use mongodb::{
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{Money, OrderId, TicketId, UserId, Version, money},
-    events::{Envelope, OutboxEntry, OutboxSignal},
+    events::{Envelope, EventBus, OutboxEntry, OutboxSignal},
     mongo::is_duplicate_key,
     store::{Applied, Change, UpdateError, Updated, Versioned, VersionedStore},
 };
@@ -121,12 +120,17 @@ impl Tickets {
 
     /// Where the outbox relay finds the events to publish.
     pub fn outbox_collection(&self) -> Collection<Document> {
-        self.store.outbox_collection()
+        self.store.collection()
     }
 
     /// Finishes what a crashed writer left half done (run at start-up).
     pub async fn repair(&self) -> anyhow::Result<usize> {
-        self.store.project_pending().await
+        self.store.repair().await
+    }
+
+    /// Repairs every `interval`, for writers that stop while the service runs.
+    pub fn repairer(&self, interval: std::time::Duration) -> ticketing_common::app::Worker {
+        self.store.repairer(interval)
     }
 
     pub async fn create(
@@ -153,13 +157,7 @@ impl Tickets {
     }
 
     pub async fn find(&self, id: TicketId) -> anyhow::Result<Option<Ticket>> {
-        let found = self
-            .store
-            .current()
-            .find_one(doc! { "_id": id })
-            .await
-            .with_context(|| format!("loading ticket {id}"))?;
-        Ok(found.map(Ticket::from))
+        Ok(self.store.latest(id).await?.map(Ticket::from))
     }
 
     /// Up to `limit` tickets not reserved by an order, oldest first, after the ticket `after`.
@@ -168,22 +166,9 @@ impl Tickets {
         after: Option<TicketId>,
         limit: u32,
     ) -> anyhow::Result<Vec<Ticket>> {
-        let mut filter = doc! { "order_id": { "$exists": false } };
-        if let Some(after) = after {
-            filter.insert("_id", doc! { "$gt": after });
-        }
-        let documents: Vec<TicketDocument> = self
-            .store
-            .current()
-            .find(filter)
-            .sort(doc! { "_id": 1 })
-            .limit(i64::from(limit))
-            .await
-            .context("listing tickets")?
-            .try_collect()
-            .await
-            .context("reading tickets")?;
-        Ok(documents.into_iter().map(Ticket::from).collect())
+        let for_sale = doc! { "state.order_id": { "$exists": false } };
+        let page = self.store.page(for_sale, after, limit).await?;
+        Ok(page.into_iter().map(Ticket::from).collect())
     }
 
     /// The owner changes title and price; refused while the ticket is reserved. When another
@@ -224,13 +209,11 @@ impl Tickets {
 
     /// Reserves the ticket for `order` (on `order.created`).
     pub async fn reserve(&self, id: TicketId, order: OrderId) -> Result<Applied, ChangeError> {
-        if self.was_cancelled(order).await? {
-            return Ok(Applied::Duplicate);
-        }
         let reserved = self.hold_for(id, order).await?;
-        // The cancellation may have been handled between our check and our write; it remembered
-        // the order first, so looking again now cannot miss it.
-        if reserved == Applied::Applied && self.was_cancelled(order).await? {
+        // The order's cancellation may have been handled before (it overtook the creation) or
+        // while we wrote; it remembers the order before releasing, so looking after our write
+        // cannot miss it. Also on a duplicate: the delivery before may have stopped right here.
+        if reserved != Applied::Early && self.was_cancelled(order).await? {
             self.free_from(id, order).await?;
         }
         Ok(reserved)
@@ -292,13 +275,30 @@ impl Tickets {
     async fn remember_cancelled(&self, order: OrderId) -> anyhow::Result<()> {
         match self
             .cancelled_orders
-            .insert_one(doc! { "_id": order })
+            .insert_one(doc! { "_id": order, "remembered_at": bson::DateTime::now() })
             .await
         {
             Ok(_) => Ok(()),
             Err(err) if is_duplicate_key(&err) => Ok(()),
             Err(err) => Err(anyhow::Error::new(err).context("remembering a cancelled order")),
         }
+    }
+
+    /// Forgets cancellations older than the event stream keeps events: no `order.created` can
+    /// come for those orders any more, and every lookup would scan them. Returns how many.
+    pub async fn forget_old_cancellations(&self) -> anyhow::Result<u64> {
+        let retention = i64::try_from(EventBus::RETENTION.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = bson::DateTime::from_millis(
+            bson::DateTime::now()
+                .timestamp_millis()
+                .saturating_sub(retention),
+        );
+        let forgotten = self
+            .cancelled_orders
+            .delete_many(doc! { "remembered_at": { "$lt": cutoff } })
+            .await
+            .context("forgetting old cancellations")?;
+        Ok(forgotten.deleted_count)
     }
 }
 

@@ -12,6 +12,7 @@ use ticketing_common::{
     domain::{OrderId, TicketId},
     error::OrUnexpected,
     extract::{Json, RequireUser, ValidatedJson},
+    pagination::{Page, PageRequest},
     session::Claims,
 };
 use validator::{Validate, ValidationError};
@@ -20,7 +21,7 @@ use crate::{
     domain::Order,
     lifecycle::{self, PlaceError},
     state::AppState,
-    store::TransitionError,
+    store::{StoredOrder, TransitionError},
 };
 
 pub fn router() -> Router<AppState> {
@@ -44,17 +45,19 @@ fn valid_ticket_id(raw: &str) -> Result<(), ValidationError> {
         .map_err(|_| ValidationError::new("ticketId"))
 }
 
+/// The user's orders, oldest first, a page at a time (`?limit=&cursor=`; the next page in `Link`).
+/// The session is checked before the query (401 before 400).
 async fn list(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
-) -> Result<Json<Vec<Order>>, ApiError> {
-    Ok(Json(
-        state
-            .orders
-            .of_user(user.id, None, 1_000)
-            .await
-            .or_unexpected("listing orders")?,
-    ))
+    page: PageRequest<OrderId>,
+) -> Result<Page<Order>, ApiError> {
+    let orders = state
+        .orders
+        .of_user(user.id, page.after(), page.fetch_limit())
+        .await
+        .or_unexpected("listing orders")?;
+    Ok(page.into_page(orders, |order| order.id))
 }
 
 #[tracing::instrument(name = "place_order", skip_all, fields(user_id = %user.id))]
@@ -82,7 +85,7 @@ async fn show(
     RequireUser(user): RequireUser,
     Path(id): Path<String>,
 ) -> Result<Json<Order>, ApiError> {
-    Ok(Json(owned_order(&state, &user, &id).await?))
+    Ok(Json(owned_order(&state, &user, &id).await?.order()))
 }
 
 #[tracing::instrument(name = "cancel_order", skip_all, fields(user_id = %user.id))]
@@ -92,7 +95,7 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let order = owned_order(&state, &user, &id).await?;
-    match lifecycle::cancel_order(&state, order.id).await {
+    match lifecycle::cancel_stored(&state, order).await {
         Ok(_) => Ok(StatusCode::NO_CONTENT),
         Err(TransitionError::Final(_)) => Err(ApiError::bad_request("Order cannot be cancelled")),
         Err(TransitionError::NotFound) => Err(ApiError::NotFound),
@@ -103,15 +106,19 @@ async fn cancel(
 }
 
 /// The order `raw_id` names, if it exists (404) and belongs to `user` (401).
-async fn owned_order(state: &AppState, user: &Claims, raw_id: &str) -> Result<Order, ApiError> {
+async fn owned_order(
+    state: &AppState,
+    user: &Claims,
+    raw_id: &str,
+) -> Result<StoredOrder, ApiError> {
     let id = OrderId::parse(raw_id).map_err(|_| ApiError::NotFound)?;
     let order = state
         .orders
-        .find(id)
+        .load(id)
         .await
         .or_unexpected("loading an order")?
         .ok_or(ApiError::NotFound)?;
-    if order.user_id != user.id {
+    if order.order().user_id != user.id {
         return Err(ApiError::NotAuthorized);
     }
     Ok(order)

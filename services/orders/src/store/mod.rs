@@ -5,6 +5,6 @@ mod orders;
 mod reservations;
 mod ticket_replicas;
 
-pub use orders::{Orders, TransitionError};
+pub use orders::{Orders, StoredOrder, TransitionError};
 pub use reservations::Reservations;
 pub use ticket_replicas::{TicketReplica, TicketReplicas};

@@ -2,15 +2,13 @@
 //! event are saved in one write, and of two concurrent moves of one order (the buyer cancels
 //! while it expires, or a payment lands) exactly one wins.
 
-use anyhow::Context;
 use chrono::{DateTime, Utc};
-use futures::TryStreamExt;
 use mongodb::{Database, bson::doc};
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{Money, OrderId, OrderStatus, TicketId, UserId, Version, money},
     events::{Envelope, OutboxEntry, OutboxSignal},
-    store::{Change, UpdateError, Updated, Versioned, VersionedStore},
+    store::{Change, Current, UpdateError, Updated, Versioned, VersionedStore},
 };
 
 use crate::domain::{Order, OrderTicket};
@@ -44,6 +42,20 @@ impl Versioned for OrderDocument {
 
     fn version(&self) -> Version {
         self.version
+    }
+
+    /// An order changes once: from `created` to `cancelled` or `complete`, both final.
+    fn is_final(&self) -> bool {
+        self.status != OrderStatus::Created
+    }
+}
+
+/// An order as read from the store, to move it on without reading it again.
+pub struct StoredOrder(Current<OrderDocument>);
+
+impl StoredOrder {
+    pub fn order(&self) -> Order {
+        Order::from(self.0.state().clone())
     }
 }
 
@@ -107,11 +119,7 @@ impl Orders {
     }
 
     pub fn outbox_collection(&self) -> mongodb::Collection<bson::Document> {
-        self.store.outbox_collection()
-    }
-
-    pub async fn repair(&self) -> anyhow::Result<usize> {
-        self.store.project_pending().await
+        self.store.collection()
     }
 
     /// Stores a new order with its `order.created` event.
@@ -125,9 +133,14 @@ impl Orders {
         Ok(())
     }
 
-    /// The authoritative state of one order.
+    /// The latest state of one order.
     pub async fn find(&self, id: OrderId) -> anyhow::Result<Option<Order>> {
         Ok(self.store.latest(id).await?.map(Order::from))
+    }
+
+    /// The latest state of one order, ready to be moved on.
+    pub async fn load(&self, id: OrderId) -> anyhow::Result<Option<StoredOrder>> {
+        Ok(self.store.current(id).await?.map(StoredOrder))
     }
 
     /// Up to `limit` of a user's orders, oldest first, after the order `after`.
@@ -137,22 +150,9 @@ impl Orders {
         after: Option<OrderId>,
         limit: u32,
     ) -> anyhow::Result<Vec<Order>> {
-        let mut filter = doc! { "user_id": user };
-        if let Some(after) = after {
-            filter.insert("_id", doc! { "$gt": after });
-        }
-        let documents: Vec<OrderDocument> = self
-            .store
-            .current()
-            .find(filter)
-            .sort(doc! { "_id": 1 })
-            .limit(i64::from(limit))
-            .await
-            .context("listing a user's orders")?
-            .try_collect()
-            .await
-            .context("reading a user's orders")?;
-        Ok(documents.into_iter().map(Order::from).collect())
+        let theirs = doc! { "state.user_id": user };
+        let page = self.store.page(theirs, after, limit).await?;
+        Ok(page.into_iter().map(Order::from).collect())
     }
 
     /// Moves the order to `status` (cancelled or complete), with `order.cancelled` when cancelled.
@@ -162,9 +162,20 @@ impl Orders {
         id: OrderId,
         status: OrderStatus,
     ) -> Result<(Order, bool), TransitionError> {
+        let stored = self.load(id).await?.ok_or(TransitionError::NotFound)?;
+        self.move_on(stored, status).await
+    }
+
+    /// [`Self::move_to`] for an order already read.
+    pub async fn move_on(
+        &self,
+        stored: StoredOrder,
+        status: OrderStatus,
+    ) -> Result<(Order, bool), TransitionError> {
+        let id = stored.0.state().id;
         let result = self
             .store
-            .update(id, |current| {
+            .update_from(stored.0, |current| {
                 let current = Order::from(current);
                 let Some(moved) = current.moved_to(status) else {
                     return Err(TransitionError::Final(current.status.as_str()));

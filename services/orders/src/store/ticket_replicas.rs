@@ -1,10 +1,6 @@
 //! The replica of tickets, fed by `ticket.created` / `ticket.updated` in version order.
 
-use anyhow::Context;
-use mongodb::{
-    Collection, Database,
-    bson::{Document, doc},
-};
+use mongodb::{Collection, Database, bson::Document};
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{Money, TicketId, Version, money},
@@ -48,23 +44,15 @@ impl TicketReplicas {
     }
 
     pub async fn find(&self, id: TicketId) -> anyhow::Result<Option<TicketReplica>> {
-        self.store
-            .current()
-            .find_one(doc! { "_id": id })
-            .await
-            .with_context(|| format!("loading the replica of ticket {id}"))
+        self.store.latest(id).await
     }
 
     pub async fn apply(&self, ticket: TicketReplica) -> anyhow::Result<Applied> {
         self.store.apply_in_order(ticket).await
     }
 
-    pub async fn repair(&self) -> anyhow::Result<usize> {
-        self.store.project_pending().await
-    }
-
     /// The replica's collection, for tests and the operator.
     pub fn collection(&self) -> Collection<Document> {
-        self.store.current().clone_with_type()
+        self.store.collection()
     }
 }

@@ -71,8 +71,8 @@ impl OrderReplicas {
         })
     }
 
-    /// The authoritative latest state (from the revisions, not the projection): the payment
-    /// checks and the "paid too late" re-check must see a cancellation as soon as it is stored.
+    /// The latest state: the payment checks and the "paid too late" re-check see a
+    /// cancellation as soon as it is stored.
     pub async fn find(&self, id: OrderId) -> anyhow::Result<Option<OrderReplica>> {
         self.store.latest(id).await
     }
@@ -85,20 +85,15 @@ impl OrderReplicas {
 
     /// Early while the order is unknown: its `order.created` has not been applied yet.
     pub async fn apply_cancelled(&self, event: &OrderCancelled) -> anyhow::Result<Applied> {
-        let Some(held) = self.store.latest(event.id).await? else {
-            return Ok(Applied::Early);
-        };
         self.store
-            .apply_in_order(held.cancelled_at(event.version))
+            .apply_version(event.id, event.version, |held| {
+                held.map(|held| held.cancelled_at(event.version))
+            })
             .await
-    }
-
-    pub async fn repair(&self) -> anyhow::Result<usize> {
-        self.store.project_pending().await
     }
 
     /// The replica's collection, for tests and the operator.
     pub fn collection(&self) -> Collection<Document> {
-        self.store.current().clone_with_type()
+        self.store.collection()
     }
 }

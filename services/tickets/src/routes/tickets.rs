@@ -13,6 +13,7 @@ use ticketing_common::{
     domain::{Money, MoneyError, TicketId},
     error::OrUnexpected,
     extract::{Json, RequireUser, ValidatedJson},
+    pagination::{Page, PageRequest},
 };
 use validator::{Validate, ValidationError};
 
@@ -77,14 +78,17 @@ fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
     TicketId::parse(raw).map_err(|_| ApiError::NotFound)
 }
 
-async fn list(State(state): State<AppState>) -> Result<Json<Vec<Ticket>>, ApiError> {
-    Ok(Json(
-        state
-            .tickets
-            .list_for_sale(None, 1_000)
-            .await
-            .or_unexpected("listing tickets")?,
-    ))
+/// Tickets for sale, oldest first, a page at a time (`?limit=&cursor=`; the next page in `Link`).
+async fn list(
+    State(state): State<AppState>,
+    page: PageRequest<TicketId>,
+) -> Result<Page<Ticket>, ApiError> {
+    let tickets = state
+        .tickets
+        .list_for_sale(page.after(), page.fetch_limit())
+        .await
+        .or_unexpected("listing tickets")?;
+    Ok(page.into_page(tickets, |ticket| ticket.id))
 }
 
 async fn show(

@@ -1,0 +1,525 @@
+//! The versioned store: how every service keeps entities that change over time, with optimistic
+//! versions (DESIGN.md §4) and the outbox, on any MongoDB-wire server, in a few round trips.
+//!
+//! # Why inserts
+//! A compare-and-set `update_one({_id, version: v-1})` is atomic on MongoDB but not on FerretDB
+//! 1.24 (the development and test server), with either backend: of twenty concurrent updates of
+//! one version, several report a match. The one write atomic everywhere is an insert under a
+//! unique key. So each change of an entity is the insert of its next *revision* — the whole new
+//! state and the events it causes — under the key `<entity>:<version>`: of two writers racing
+//! for a version exactly one insert succeeds, and state and events are stored in that one write.
+//!
+//! # Why it stays small
+//! Once revision `v+1` exists, revision `v` is history: its writer deletes it (carrying its
+//! unpublished events forward into `v+1`), so an entity has one document, two while a change is
+//! in flight. Reads find an entity's documents by `entity` and take the newest — no sort, no
+//! projection to keep up to date, and a collection sized by the live entities.
+//!
+//! # Why compaction cannot reopen a version
+//! Deleting `v` frees its key. A writer that read `v-1` long ago could now insert "its" `v` after
+//! `v`, `v+1` and more exist — a ghost, whose events must never be published. Two facts rule it
+//! out: every revision remembers its ancestors' random nonces (`lineage`), and a revision's base
+//! is deleted only by a writer that built on it (after that base's own base was gone). So right
+//! after its insert, the writer of `v` deletes its base `v-1` *by nonce*: one document deleted
+//! proves `v-1` was still there, so `v` is the live successor. None deleted means either someone
+//! helped (an in-flight successor of ours did it) or we are a ghost; reading the entity tells
+//! which: the newest revision is ours or lists our nonce in its lineage, or we are a ghost and
+//! delete ourselves. Until that proof a revision with events is `held`: the relay does not see
+//! it. A final state (one that never changes again, like a paid or cancelled order) is never
+//! compacted, so its key is never reused, and it skips the proof.
+//!
+//! Round trips: create 1; update 4 (read, insert, delete base, release events), 3 without
+//! events or for a final state; apply a replica version 3. [`VersionedStore::repair`] finishes
+//! what a writer that stopped halfway left held.
+
+mod revision;
+
+use std::{fmt, marker::PhantomData, time::Duration};
+
+use anyhow::Context;
+use futures::TryStreamExt;
+use mongodb::{
+    Collection, Database,
+    bson::{self, Bson, Document, doc},
+};
+use serde::{Serialize, de::DeserializeOwned};
+use tokio_util::sync::CancellationToken;
+
+use revision::Revision;
+
+use crate::{
+    app::Worker,
+    domain::Version,
+    events::{HandleError, OutboxEntry, OutboxSignal, outbox::PENDING_FIELD},
+    mongo::{ensure_index, is_duplicate_key},
+};
+
+/// An entity kept by a [`VersionedStore`].
+pub trait Versioned: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'static {
+    type Id: Into<Bson> + Copy + fmt::Display + Send + Sync;
+
+    fn id(&self) -> Self::Id;
+    fn version(&self) -> Version;
+
+    /// True when no change can ever follow this state (a cancelled or paid order). Only return
+    /// true if *every* change of the state before it leads to a final state too: then the
+    /// version is never compacted, its key never reused, and it is stored without the check.
+    fn is_final(&self) -> bool {
+        false
+    }
+}
+
+/// What became of a replica update (DESIGN.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The replica moved to the new version.
+    Applied,
+    /// The replica already holds this version or a later one: drop the event (ack).
+    Duplicate,
+    /// The replica is behind by more than one version: retry once the missing one arrived.
+    Early,
+}
+
+impl Applied {
+    /// The listener's answer: ack for applied and duplicate, retry later for early.
+    pub fn into_handled(self) -> Result<(), HandleError> {
+        match self {
+            Self::Applied | Self::Duplicate => Ok(()),
+            Self::Early => Err(HandleError::Early),
+        }
+    }
+}
+
+/// What an update decided to do with the current state.
+pub enum Change<T> {
+    /// Store `state` (its version must be the current one plus one) with these events.
+    Save { state: T, events: Vec<OutboxEntry> },
+    /// Nothing to do (e.g. the change is already there).
+    Unchanged,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError<E> {
+    #[error("no such entity")]
+    Missing,
+    #[error(transparent)]
+    Refused(E),
+    #[error("the entity kept changing; gave up after {0} attempts")]
+    Contended(usize),
+    #[error(transparent)]
+    Database(#[from] anyhow::Error),
+}
+
+/// How an update ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Updated<T> {
+    Saved(T),
+    Unchanged(T),
+}
+
+impl<T> Updated<T> {
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Saved(state) | Self::Unchanged(state) => state,
+        }
+    }
+}
+
+/// The newest revision of an entity as read, to update from without reading it again.
+pub struct Current<T> {
+    revision: Revision<T>,
+    /// The revision it was made from is still stored: its writer has not finished (or stopped).
+    base_present: bool,
+}
+
+impl<T: Versioned> Current<T> {
+    pub fn state(&self) -> &T {
+        &self.revision.state
+    }
+
+    pub fn into_state(self) -> T {
+        self.revision.state
+    }
+
+    fn version(&self) -> Version {
+        self.revision.version
+    }
+}
+
+/// What became of one attempt to store the next revision.
+enum Saved {
+    Stored,
+    /// Another writer took the version first, or ours proved stale: read again.
+    Superseded,
+}
+
+/// Entities of one kind, in the collection `<name>`.
+pub struct VersionedStore<T: Versioned> {
+    revisions: Collection<Revision<T>>,
+    signal: OutboxSignal,
+    _entity: PhantomData<T>,
+}
+
+impl<T: Versioned> Clone for VersionedStore<T> {
+    fn clone(&self) -> Self {
+        Self {
+            revisions: self.revisions.clone(),
+            signal: self.signal.clone(),
+            _entity: PhantomData,
+        }
+    }
+}
+
+impl<T: Versioned> VersionedStore<T> {
+    /// How often an update retries after losing a race for the next version.
+    pub const MAX_ATTEMPTS: usize = 10;
+    /// A held revision older than this has lost its writer; [`Self::repair`] finishes it.
+    pub const REPAIR_AFTER: Duration = Duration::from_secs(5);
+
+    pub async fn open(db: &Database, name: &str, signal: OutboxSignal) -> anyhow::Result<Self> {
+        let revisions = db.collection::<Revision<T>>(name);
+        // Real MongoDB uses these; FerretDB 1.24 scans either way (hence the small collections).
+        ensure_index(
+            &revisions,
+            doc! { "entity": 1, "version": -1 },
+            &format!("{name}_by_entity"),
+            false,
+        )
+        .await?;
+        ensure_index(
+            &revisions,
+            doc! { PENDING_FIELD: 1 },
+            &format!("{name}_outbox_pending"),
+            false,
+        )
+        .await?;
+        Ok(Self {
+            revisions,
+            signal,
+            _entity: PhantomData,
+        })
+    }
+
+    /// The raw documents, as the outbox relay (and tests, and the operator) read them.
+    pub fn collection(&self) -> Collection<Document> {
+        self.revisions.clone_with_type()
+    }
+
+    /// Reads the entity: one round trip.
+    pub async fn current(&self, id: T::Id) -> anyhow::Result<Option<Current<T>>> {
+        let revisions: Vec<Revision<T>> = self
+            .revisions
+            .find(doc! { "entity": id.into() })
+            .await
+            .with_context(|| format!("loading {id}"))?
+            .try_collect()
+            .await
+            .with_context(|| format!("reading {id}"))?;
+        Ok(newest(revisions))
+    }
+
+    /// The entity's latest state.
+    pub async fn latest(&self, id: T::Id) -> anyhow::Result<Option<T>> {
+        Ok(self.current(id).await?.map(Current::into_state))
+    }
+
+    /// Up to `limit` entities whose latest state matches `filter` (written on the revision
+    /// document, so on `state.<field>`), in id order, after the entity `after`.
+    pub async fn page(
+        &self,
+        mut filter: Document,
+        after: Option<T::Id>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<T>> {
+        if let Some(after) = after {
+            filter.insert("entity", doc! { "$gt": after.into() });
+        }
+        // A change in flight shows an entity twice for a moment; a little slack keeps the page full.
+        let fetch = i64::from(limit) + 4;
+        let revisions: Vec<Revision<T>> = self
+            .revisions
+            .find(filter)
+            .sort(doc! { "entity": 1, "version": -1 })
+            .limit(fetch)
+            .await
+            .context("listing")?
+            .try_collect()
+            .await
+            .context("reading a page")?;
+        let mut page: Vec<T> = Vec::with_capacity(revisions.len());
+        let mut last: Option<Bson> = None;
+        for revision in revisions {
+            if last.as_ref() == Some(&revision.entity) {
+                continue;
+            }
+            last = Some(revision.entity.clone());
+            page.push(revision.state);
+        }
+        page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(page)
+    }
+
+    /// Stores a new entity at its initial version: one round trip; `false` if it already exists.
+    pub async fn create(&self, state: T, events: Vec<OutboxEntry>) -> anyhow::Result<bool> {
+        anyhow::ensure!(
+            state.version() == Version::INITIAL,
+            "a new entity starts at version 0"
+        );
+        let revision = Revision::initial(state, events);
+        let inserted = self.insert(&revision).await?;
+        if inserted && revision.outbox.outbox_pending {
+            self.signal.notify();
+        }
+        Ok(inserted)
+    }
+
+    /// Reads the latest state, lets `decide` derive the next one, and stores it as the next
+    /// version; if another writer took that version first, starts again from the newer state.
+    pub async fn update<E>(
+        &self,
+        id: T::Id,
+        decide: impl FnMut(T) -> Result<Change<T>, E>,
+    ) -> Result<Updated<T>, UpdateError<E>> {
+        let current = self.current(id).await?.ok_or(UpdateError::Missing)?;
+        self.update_from(current, decide).await
+    }
+
+    /// [`Self::update`] from a state the caller has read already (one round trip less).
+    pub async fn update_from<E>(
+        &self,
+        mut current: Current<T>,
+        mut decide: impl FnMut(T) -> Result<Change<T>, E>,
+    ) -> Result<Updated<T>, UpdateError<E>> {
+        let id = current.state().id();
+        for attempt in 0..Self::MAX_ATTEMPTS {
+            if attempt > 0 {
+                current = self.current(id).await?.ok_or(UpdateError::Missing)?;
+            }
+            let expected = current.version().next();
+            match decide(current.state().clone()).map_err(UpdateError::Refused)? {
+                Change::Unchanged => return Ok(Updated::Unchanged(current.into_state())),
+                Change::Save { state, events } => {
+                    if state.version() != expected {
+                        return Err(anyhow::anyhow!(
+                            "update of {id} produced version {} instead of {expected}",
+                            state.version()
+                        )
+                        .into());
+                    }
+                    if let Saved::Stored = self.save_next(&current, state.clone(), events).await? {
+                        return Ok(Updated::Saved(state));
+                    }
+                }
+            }
+        }
+        Err(UpdateError::Contended(Self::MAX_ATTEMPTS))
+    }
+
+    /// Applies a replica's new state only over the version before it (DESIGN.md §4).
+    pub async fn apply_in_order(&self, state: T) -> anyhow::Result<Applied> {
+        let (id, version) = (state.id(), state.version());
+        self.apply_version(id, version, |_| Some(state)).await
+    }
+
+    /// Applies version `version` of `id`, made by `make` from the state held (none for an
+    /// unknown entity); `make` returning `None` means it cannot be made yet (early).
+    pub async fn apply_version(
+        &self,
+        id: T::Id,
+        version: Version,
+        make: impl FnOnce(Option<&T>) -> Option<T>,
+    ) -> anyhow::Result<Applied> {
+        let current = self.current(id).await?;
+        match (current, version.previous()) {
+            (Some(current), _) if current.version() >= version => Ok(Applied::Duplicate),
+            (Some(current), Some(previous)) if current.version() == previous => {
+                let Some(state) = make(Some(current.state())) else {
+                    return Ok(Applied::Early);
+                };
+                Ok(match self.save_next(&current, state, Vec::new()).await? {
+                    Saved::Stored => Applied::Applied,
+                    // Whoever took this version applied the same event.
+                    Saved::Superseded => Applied::Duplicate,
+                })
+            }
+            (None, None) => {
+                let Some(state) = make(None) else {
+                    return Ok(Applied::Early);
+                };
+                self.apply_initial(state).await
+            }
+            _ => Ok(Applied::Early),
+        }
+    }
+
+    /// Finishes what writers that stopped halfway left behind: held revisions are released (or,
+    /// if stale, removed). Returns how many it released.
+    pub async fn repair(&self) -> anyhow::Result<usize> {
+        let cutoff = bson::DateTime::from_millis(
+            bson::DateTime::now().timestamp_millis()
+                - i64::try_from(Self::REPAIR_AFTER.as_millis()).unwrap_or(i64::MAX),
+        );
+        let held: Vec<Revision<T>> = self
+            .revisions
+            .find(doc! { "held": true, "written_at": { "$lt": cutoff } })
+            .await
+            .context("finding held revisions")?
+            .try_collect()
+            .await
+            .context("reading held revisions")?;
+        let mut released = 0;
+        for revision in held {
+            if self.prove_live(&revision).await? {
+                self.release(&revision).await?;
+                released += 1;
+            } else {
+                self.remove(&revision).await?;
+            }
+        }
+        if released > 0 {
+            tracing::warn!(
+                collection = self.revisions.name(),
+                released,
+                "released the events of writes a stopped writer left unfinished"
+            );
+        }
+        Ok(released)
+    }
+
+    /// A worker that runs [`Self::repair`] every `interval`.
+    pub fn repairer(&self, interval: Duration) -> Worker {
+        let store = self.clone();
+        let name = format!("{} repair", self.revisions.name());
+        Worker::new(name, move |stop: CancellationToken| async move {
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(interval) => {}
+                    () = stop.cancelled() => return Ok(()),
+                }
+                if let Err(err) = store.repair().await {
+                    tracing::warn!(error = %format!("{err:#}"), "store repair failed; will retry");
+                }
+            }
+        })
+    }
+
+    /// Stores `state` as the revision after `current`, and proves it live.
+    async fn save_next(
+        &self,
+        current: &Current<T>,
+        state: T,
+        events: Vec<OutboxEntry>,
+    ) -> anyhow::Result<Saved> {
+        if current.base_present {
+            // Its writer has not deleted it yet (or stopped): do it for them, so that our own
+            // revision's base is only deleted once the base before it is gone.
+            self.delete_base_of(&current.revision).await?;
+        }
+        let is_final = state.is_final();
+        let next = current.revision.successor(state, events, is_final);
+        if !self.insert(&next).await? {
+            return Ok(Saved::Superseded);
+        }
+        if is_final {
+            self.delete_base_of(&next).await?;
+        } else if !self.prove_live(&next).await? {
+            tracing::debug!(key = %next.key, "a stale write was undone");
+            self.remove(&next).await?;
+            return Ok(Saved::Superseded);
+        } else if next.held {
+            self.release(&next).await?;
+        }
+        if !next.outbox.outbox.is_empty() {
+            self.signal.notify();
+        }
+        Ok(Saved::Stored)
+    }
+
+    /// The first version of an entity only known from an event (a replica): a stale delivery
+    /// could re-insert it after it was compacted, so check it is the newest.
+    async fn apply_initial(&self, state: T) -> anyhow::Result<Applied> {
+        let id = state.id();
+        let revision = Revision::initial(state, Vec::new());
+        if !self.insert(&revision).await? {
+            return Ok(Applied::Duplicate);
+        }
+        let newest = self.current(id).await?;
+        if newest.is_some_and(|newest| newest.revision.descends_from(&revision)) {
+            Ok(Applied::Applied)
+        } else {
+            self.remove(&revision).await?;
+            Ok(Applied::Duplicate)
+        }
+    }
+
+    /// Deletes the revision `revision` was made from; `false` if it was gone already.
+    async fn delete_base_of(&self, revision: &Revision<T>) -> anyhow::Result<bool> {
+        let Some((base, nonce)) = revision.base() else {
+            return Ok(false);
+        };
+        let deleted = self
+            .revisions
+            .delete_one(doc! { "_id": &base, "nonce": nonce })
+            .await
+            .with_context(|| format!("compacting {base}"))?;
+        Ok(deleted.deleted_count == 1)
+    }
+
+    /// True when `revision` is its entity's live version or an ancestor of it (see module docs).
+    async fn prove_live(&self, revision: &Revision<T>) -> anyhow::Result<bool> {
+        if self.delete_base_of(revision).await? {
+            return Ok(true);
+        }
+        let newest = self.current(revision.state.id()).await?;
+        Ok(newest.is_some_and(|newest| newest.revision.descends_from(revision)))
+    }
+
+    /// Hands a proven revision's events to the relay.
+    async fn release(&self, revision: &Revision<T>) -> anyhow::Result<()> {
+        self.revisions
+            .update_one(
+                doc! { "_id": &revision.key, "nonce": revision.nonce },
+                doc! { "$set": { "held": false, PENDING_FIELD: true } },
+            )
+            .await
+            .with_context(|| format!("releasing the events of {}", revision.key))?;
+        Ok(())
+    }
+
+    async fn remove(&self, revision: &Revision<T>) -> anyhow::Result<()> {
+        self.revisions
+            .delete_one(doc! { "_id": &revision.key, "nonce": revision.nonce })
+            .await
+            .with_context(|| format!("removing the stale revision {}", revision.key))?;
+        Ok(())
+    }
+
+    /// Inserts the revision; `false` if its key is taken.
+    async fn insert(&self, revision: &Revision<T>) -> anyhow::Result<bool> {
+        match self.revisions.insert_one(revision).await {
+            Ok(_) => Ok(true),
+            Err(err) if is_duplicate_key(&err) => Ok(false),
+            Err(err) => Err(anyhow::Error::new(err).context(format!("storing {}", revision.key))),
+        }
+    }
+}
+
+/// The newest of an entity's revisions, and whether the one before it is still stored.
+fn newest<T: Versioned>(mut revisions: Vec<Revision<T>>) -> Option<Current<T>> {
+    let newest_at = revisions
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, revision)| revision.version)
+        .map(|(at, _)| at)?;
+    let revision = revisions.swap_remove(newest_at);
+    let base = revision.base();
+    let base_present = base.is_some_and(|(key, nonce)| {
+        revisions
+            .iter()
+            .any(|other| other.key == key && other.nonce == nonce)
+    });
+    Some(Current {
+        revision,
+        base_present,
+    })
+}

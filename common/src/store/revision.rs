@@ -1,0 +1,112 @@
+//! One stored revision of an entity: the document format of a [`VersionedStore`](super::VersionedStore)
+//! collection, and the rules that tell a live revision from a stale writer's copy.
+
+use std::fmt;
+
+use mongodb::bson::{self, Bson};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use super::Versioned;
+use crate::{
+    domain::Version,
+    events::{OutboxEntry, outbox::Outbox},
+};
+
+/// How many ancestors' nonces a revision remembers. A writer whose successors moved on by more
+/// than this between its insert and its check cannot prove its revision was live, and retries.
+pub const LINEAGE: usize = 16;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound(deserialize = "T: DeserializeOwned"))]
+pub(super) struct Revision<T> {
+    /// `<entity id>:<zero-padded version>`: inserting it is the atomic claim of that version.
+    #[serde(rename = "_id")]
+    pub key: String,
+    pub entity: Bson,
+    pub version: Version,
+    /// Random and this revision's own: after compaction frees a key, a stale writer's copy
+    /// under the same key has another nonce.
+    pub nonce: i64,
+    /// This revision's nonce and its ancestors', newest first (at most [`LINEAGE`]).
+    pub lineage: Vec<i64>,
+    /// The entity's state; filters on it read `state.<field>`.
+    pub state: T,
+    #[serde(flatten)]
+    pub outbox: Outbox,
+    /// Stored but not yet proven to be the live next version: its events wait for that proof.
+    pub held: bool,
+    pub written_at: bson::DateTime,
+}
+
+pub(super) fn key(entity: impl fmt::Display, version: Version) -> String {
+    format!("{entity}:{:012}", version.get())
+}
+
+fn fresh_nonce() -> i64 {
+    // The first half of a v4 UUID: 64 random bits, reinterpreted as the integer BSON stores.
+    i64::from_ne_bytes(uuid::Uuid::new_v4().as_u64_pair().0.to_ne_bytes())
+}
+
+impl<T: Versioned> Revision<T> {
+    /// The first revision of a new entity, its events ready for the relay.
+    pub fn initial(state: T, events: Vec<OutboxEntry>) -> Self {
+        let nonce = fresh_nonce();
+        Self {
+            key: key(state.id(), state.version()),
+            entity: state.id().into(),
+            version: state.version(),
+            nonce,
+            lineage: vec![nonce],
+            state,
+            outbox: Outbox::new(events),
+            held: false,
+            written_at: bson::DateTime::now(),
+        }
+    }
+
+    /// The revision after `self`. It carries `self`'s unpublished events ahead of its own, so
+    /// `self` may be deleted at once without losing any (a repeat publish is dropped by its id).
+    /// Held unless it is final: only a final state can be released without the liveness check.
+    pub fn successor(&self, state: T, events: Vec<OutboxEntry>, is_final: bool) -> Self {
+        let nonce = fresh_nonce();
+        let lineage = std::iter::once(nonce)
+            .chain(self.lineage.iter().copied())
+            .take(LINEAGE)
+            .collect();
+        let mut entries = self.outbox.outbox.clone();
+        entries.extend(events);
+        let has_events = !entries.is_empty();
+        Self {
+            key: key(state.id(), state.version()),
+            entity: state.id().into(),
+            version: state.version(),
+            nonce,
+            lineage,
+            state,
+            outbox: Outbox {
+                outbox: entries,
+                outbox_pending: has_events && is_final,
+            },
+            held: has_events && !is_final,
+            written_at: bson::DateTime::now(),
+        }
+    }
+
+    /// The key and nonce of the revision this one was made from.
+    pub fn base(&self) -> Option<(String, i64)> {
+        let version = self.version.previous()?;
+        let nonce = *self.lineage.get(1)?;
+        Some((key(self.state.id(), version), nonce))
+    }
+
+    /// True when `self`, the newest revision of its entity, is `revision` or descends from it.
+    pub fn descends_from(&self, revision: &Self) -> bool {
+        let Some(distance) = self.version.get().checked_sub(revision.version.get()) else {
+            return false;
+        };
+        usize::try_from(distance)
+            .ok()
+            .and_then(|distance| self.lineage.get(distance))
+            == Some(&revision.nonce)
+    }
+}

@@ -1,0 +1,190 @@
+//! Each store operation's round trips, counted from the driver's command events: the budget
+//! every request and listener builds on (issue 13: create ≤ 2, edit ≤ 4, replica apply ≤ 3).
+
+use std::convert::Infallible;
+
+use serde::{Deserialize, Serialize};
+use ticketing_common::{
+    domain::{TicketId, Version},
+    events::OutboxSignal,
+    store::{Applied, Change, Updated, Versioned, VersionedStore},
+};
+
+use crate::helpers::{Item, counted_store};
+
+#[tokio::test]
+async fn creating_is_one_insert() {
+    let (store, log, _db) = counted_store().await;
+    let item = Item::new("new");
+    assert!(
+        store
+            .create(item.clone(), vec![item.event()])
+            .await
+            .expect("create")
+    );
+    assert_eq!(log.take(), ["insert"]);
+}
+
+#[tokio::test]
+async fn a_change_with_events_is_read_insert_compact_release() {
+    let (store, log, _db) = counted_store().await;
+    let item = Item::new("v0");
+    store
+        .create(item.clone(), vec![item.event()])
+        .await
+        .expect("create");
+    log.take();
+
+    let updated = store
+        .update(item.id, |current| Ok::<_, Infallible>(current.next("v1")))
+        .await
+        .expect("update");
+    assert!(matches!(updated, Updated::Saved(ref state) if state.title == "v1"));
+    assert_eq!(log.take(), ["find", "insert", "delete", "update"]);
+
+    let read = store.current(item.id).await.expect("read").expect("exists");
+    log.take();
+    store
+        .update_from(read, |current| Ok::<_, Infallible>(current.next("v2")))
+        .await
+        .expect("update from a read state");
+    assert_eq!(
+        log.take(),
+        ["insert", "delete", "update"],
+        "a caller that has read the entity saves the read"
+    );
+}
+
+#[tokio::test]
+async fn a_change_without_events_needs_no_release() {
+    let (store, log, _db) = counted_store().await;
+    let item = Item::new("v0");
+    store
+        .create(item.clone(), Vec::new())
+        .await
+        .expect("create");
+    log.take();
+    store
+        .update(item.id, |current| {
+            Ok::<_, Infallible>(match current.next("quiet") {
+                Change::Save { state, .. } => Change::Save {
+                    state,
+                    events: Vec::new(),
+                },
+                Change::Unchanged => Change::Unchanged,
+            })
+        })
+        .await
+        .expect("update");
+    assert_eq!(log.take(), ["find", "insert", "delete"]);
+}
+
+#[tokio::test]
+async fn reading_and_deciding_nothing_is_one_find() {
+    let (store, log, _db) = counted_store().await;
+    let item = Item::new("v0");
+    store
+        .create(item.clone(), Vec::new())
+        .await
+        .expect("create");
+    log.take();
+    let outcome = store
+        .update(item.id, |_| Ok::<_, Infallible>(Change::Unchanged))
+        .await
+        .expect("update");
+    assert!(matches!(outcome, Updated::Unchanged(_)));
+    assert_eq!(log.take(), ["find"]);
+}
+
+#[tokio::test]
+async fn a_replica_version_is_read_insert_compact() {
+    let (store, log, _db) = counted_store().await;
+    let item = Item::new("v0");
+    assert_eq!(
+        store.apply_in_order(item.clone()).await.expect("apply"),
+        Applied::Applied
+    );
+    assert_eq!(
+        log.take(),
+        ["find", "insert", "find"],
+        "a first version known only from an event is checked to be the newest"
+    );
+
+    let mut next = item.clone();
+    next.version = Version::new(1).expect("version");
+    assert_eq!(
+        store.apply_in_order(next.clone()).await.expect("apply"),
+        Applied::Applied
+    );
+    assert_eq!(log.take(), ["find", "insert", "delete"]);
+
+    assert_eq!(
+        store.apply_in_order(next).await.expect("apply"),
+        Applied::Duplicate
+    );
+    assert_eq!(log.take(), ["find"], "a duplicate is one read");
+}
+
+/// An entity whose every change is its last, like an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct OneShot {
+    #[serde(rename = "_id")]
+    id: TicketId,
+    version: Version,
+    done: bool,
+}
+
+impl Versioned for OneShot {
+    type Id = TicketId;
+
+    fn id(&self) -> TicketId {
+        self.id
+    }
+
+    fn version(&self) -> Version {
+        self.version
+    }
+
+    fn is_final(&self) -> bool {
+        self.done
+    }
+}
+
+#[tokio::test]
+async fn a_final_change_is_read_insert_compact() {
+    let (_, log, db) = counted_store().await;
+    let store = VersionedStore::<OneShot>::open(&db, "oneshots", OutboxSignal::default())
+        .await
+        .expect("store");
+    let id = TicketId::new();
+    store
+        .create(
+            OneShot {
+                id,
+                version: Version::INITIAL,
+                done: false,
+            },
+            Vec::new(),
+        )
+        .await
+        .expect("create");
+    log.take();
+    store
+        .update(id, |current| {
+            Ok::<_, Infallible>(Change::Save {
+                state: OneShot {
+                    version: current.version.next(),
+                    done: true,
+                    ..current
+                },
+                events: vec![crate::helpers::Item::new("final").event()],
+            })
+        })
+        .await
+        .expect("update");
+    assert_eq!(
+        log.take(),
+        ["find", "insert", "delete"],
+        "a final version is never compacted, so it needs no proof and is released at once"
+    );
+}

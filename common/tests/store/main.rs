@@ -1,0 +1,8 @@
+//! The versioned store against the real MongoDB-wire server (FerretDB locally): round trips per
+//! operation, compaction, the stale writer that must not bring a compacted version back, and the
+//! repair of writes a stopped writer left held. Every test has its own database.
+
+mod budgets;
+mod compaction;
+mod helpers;
+mod repair;

@@ -1,0 +1,77 @@
+//! Round trips per operation, counted from the driver's command events on the store the
+//! routes and listeners use (issue 13: create ≤ 2, edit ≤ 4).
+
+use ticketing_common::{
+    domain::{Money, OrderId, UserId},
+    events::OutboxSignal,
+    store::Applied,
+    testing,
+};
+use tickets::{domain::Title, store::Tickets};
+
+async fn counted_tickets() -> (Tickets, testing::CommandLog) {
+    ticketing_common::telemetry::init_for_tests();
+    let (db, log) = testing::counted_database(&testing::mongo_config()).await;
+    let tickets = Tickets::open(&db, OutboxSignal::default())
+        .await
+        .expect("store opens");
+    log.take();
+    (tickets, log)
+}
+
+fn title(raw: &str) -> Title {
+    Title::parse(raw).expect("a valid title")
+}
+
+fn price() -> Money {
+    Money::from_cents(2_500).expect("a valid price")
+}
+
+#[tokio::test]
+async fn each_ticket_operation_keeps_to_its_round_trip_budget() {
+    let (tickets, log) = counted_tickets().await;
+    let owner = UserId::new();
+
+    let ticket = tickets
+        .create(title("Concert"), price(), owner)
+        .await
+        .expect("create");
+    assert_eq!(log.take(), ["insert"], "create");
+
+    tickets.find(ticket.id).await.expect("find");
+    assert_eq!(log.take(), ["find"], "show");
+
+    tickets
+        .edit(ticket.id, owner, title("Concert, row 2"), price())
+        .await
+        .expect("edit");
+    assert_eq!(
+        log.take(),
+        ["find", "insert", "delete", "update"],
+        "edit: read, insert the next version, compact the old one, release its event"
+    );
+
+    let order = OrderId::new();
+    assert_eq!(
+        tickets.reserve(ticket.id, order).await.expect("reserve"),
+        Applied::Applied
+    );
+    assert_eq!(
+        log.take(),
+        ["find", "insert", "delete", "update", "find"],
+        "reserve: a change, then a look for a cancellation that overtook the order"
+    );
+
+    assert_eq!(
+        tickets.release(ticket.id, order).await.expect("release"),
+        Applied::Applied
+    );
+    assert_eq!(
+        log.take(),
+        ["insert", "find", "insert", "delete", "update"],
+        "release: remember the cancellation, then a change"
+    );
+
+    tickets.list_for_sale(None, 50).await.expect("list");
+    assert_eq!(log.take(), ["find"], "a page of the list");
+}

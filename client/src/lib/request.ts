@@ -31,6 +31,8 @@ export interface RawResponse {
   text: string;
   /** Set-Cookie headers, one per cookie (server side only; browsers hide them). */
   setCookies: string[];
+  /** The other response headers, names in lower case (pagination reads Link / X-Next-Cursor). */
+  headers?: Record<string, string>;
 }
 
 export interface TransportInit {
@@ -55,6 +57,8 @@ export interface Response<T> {
   status: number;
   data: T;
   setCookies: string[];
+  /** Response headers, names in lower case. */
+  headers: Record<string, string>;
 }
 
 export const NETWORK_ERROR = 'Could not reach the server; check your connection and try again';
@@ -70,11 +74,16 @@ export const fetchTransport: Transport = async (url, init) => {
     credentials: 'same-origin',
   });
   const headers = res.headers as Headers & { getSetCookie?: () => string[] };
+  const all: Record<string, string> = {};
+  res.headers.forEach((value, name) => {
+    all[name.toLowerCase()] = value;
+  });
   return {
     status: res.status,
     contentType: res.headers.get('content-type') ?? '',
     text: await res.text(),
     setCookies: typeof headers.getSetCookie === 'function' ? headers.getSetCookie() : [],
+    headers: all,
   };
 };
 
@@ -145,7 +154,7 @@ export async function send<T = unknown>(path: string, options: RequestOptions = 
       throw new RequestError(raw.status, [{ message: GENERIC_ERROR }]);
     }
   }
-  return { status: raw.status, data: data as T, setCookies: raw.setCookies };
+  return { status: raw.status, data: data as T, setCookies: raw.setCookies, headers: raw.headers ?? {} };
 }
 
 /** `send` for callers that only want the body. */

@@ -1,16 +1,25 @@
 import Head from 'next/head';
 import Link from 'next/link';
+import { MoreButton } from '@/components/MoreButton';
 import { formatPrice } from '@/lib/money';
 import { withSession, type SessionProps } from '@/lib/server/session';
 import type { Ticket } from '@/lib/types';
+import { usePagedList } from '@/lib/use-paged-list';
 
-type Props = SessionProps & { tickets: Ticket[] };
+const TICKETS = '/api/tickets';
 
-export const getServerSideProps = withSession<{ tickets: Ticket[] }>(async (_ctx, { api }) => ({
-  props: { tickets: await api.get<Ticket[]>('/api/tickets') },
-}));
+type PageProps = { tickets: Ticket[]; nextCursor: string | null };
+type Props = SessionProps & PageProps;
 
-export default function Home({ tickets, currentUser }: Props) {
+// The first page is rendered on the server; "More tickets" appends the next ones in the browser.
+export const getServerSideProps = withSession<PageProps>(async (_ctx, { api }) => {
+  const first = await api.page<Ticket>(TICKETS);
+  return { props: { tickets: first.items, nextCursor: first.nextCursor } };
+});
+
+export default function Home({ tickets: firstPage, nextCursor, currentUser }: Props) {
+  const list = usePagedList(TICKETS, firstPage, nextCursor);
+  const tickets = list.items;
   return (
     <>
       <Head>
@@ -52,6 +61,13 @@ export default function Home({ tickets, currentUser }: Props) {
           </tbody>
         </table>
       )}
+      <MoreButton
+        label="More tickets"
+        hasMore={list.nextCursor !== null}
+        inFlight={list.inFlight}
+        errors={list.errors}
+        onMore={list.more}
+      />
     </>
   );
 }

@@ -1,7 +1,9 @@
 // End-to-end, in real headless Chromium (Debian's, driven by playwright-core), through the ingress:
 // user A signs up and sells a ticket; user B signs up, signs out and in again, sees the ticket on
 // `/`, purchases it, watches the countdown, pays and finds the order `complete` on `/orders`; a bad
-// sign-up shows the services' validation messages. Screenshots of each step go to test-artifacts/.
+// sign-up shows the services' validation messages; the ticket list and "My orders" come 50 at a
+// time, "More tickets" / "More orders" appending the next page until the last (the cursor read
+// from the API's headers through the ingress). Screenshots of each step go to test-artifacts/.
 //
 // Needs the fleet and the client up (scripts/fleet.sh up; scripts/client.sh up). Environment:
 //   E2E_BASE_URL   the ingress (default http://127.0.0.1:8080)
@@ -73,6 +75,88 @@ async function paymentsUnreachable(): Promise<string | false> {
     `SKIPPED: the payments service is not reachable through the ingress yet ` +
     `(POST ${BASE}/api/payments answered ${res.status} ${res.headers.get('content-type') ?? ''}, not a JSON error)`
   );
+}
+
+const PAGE_SIZE = 50;
+const TICKET_ROWS = '[data-testid="tickets"] tr[data-ticket-id]';
+const ORDER_ROWS = '[data-testid="orders"] tr[data-order-id]';
+
+/**
+ * Clicks "More …" until the list has no next page, checking that each click appends at most one
+ * page. (The button is disabled until the page is hydrated; click() waits for that.)
+ */
+async function showEveryPage(page: Page, label: 'More tickets' | 'More orders', rows: string) {
+  for (let pages = 1; ; pages += 1) {
+    assert.ok(pages < 200, 'the pages never end');
+    const button = page.getByRole('button', { name: label });
+    if ((await button.count()) === 0) return;
+    const before = await page.locator(rows).count();
+    await button.click();
+    await page.waitForFunction(
+      ([selector, shown, text]) =>
+        document.querySelectorAll(selector).length > shown ||
+        ![...document.querySelectorAll('button')].some((b) => b.textContent?.startsWith(text)),
+      [rows, before, label] as const,
+    );
+    const after = await page.locator(rows).count();
+    assert.ok(after - before <= PAGE_SIZE, `one click appends at most one page (${before} → ${after})`);
+  }
+}
+
+async function rowIds(page: Page, rows: string, attribute: string): Promise<string[]> {
+  return page.locator(rows).evaluateAll((els, name) => els.map((el) => el.getAttribute(name) ?? ''), attribute);
+}
+
+/** The session cookie's value from an API answer (Node's fetch, outside the browser). */
+function sessionOf(res: globalThis.Response): string {
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('session='));
+  assert.ok(cookie, `a session cookie from ${res.url}`);
+  return cookie.split(';')[0].slice('session='.length);
+}
+
+async function api(path: string, init: { method?: string; body?: unknown; session?: string } = {}) {
+  return fetch(`${BASE}${path}`, {
+    method: init.method ?? 'GET',
+    headers: {
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(init.session ? { cookie: `session=${init.session}` } : {}),
+    },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+}
+
+async function apiSignUp(email: string): Promise<string> {
+  const res = await api('/api/users/signup', { method: 'POST', body: { email, password: PASSWORD } });
+  assert.equal(res.status, 201, `sign-up of ${email}`);
+  return sessionOf(res);
+}
+
+/** Every item of a paged list, through the API (pages of 100, following X-Next-Cursor). */
+async function listAll(path: string, session?: string): Promise<{ id: string }[]> {
+  const all: { id: string }[] = [];
+  for (let cursor: string | null = null, pages = 0; pages === 0 || cursor; pages += 1) {
+    assert.ok(pages < 200, 'the pages never end');
+    const res = await api(`${path}?limit=100${cursor ? `&cursor=${cursor}` : ''}`, { session });
+    assert.equal(res.status, 200, `GET ${path}`);
+    const link = res.headers.get('link');
+    cursor = res.headers.get('x-next-cursor');
+    assert.equal(link !== null, cursor !== null, 'Link and X-Next-Cursor come together (nginx passes both)');
+    if (cursor) assert.ok(link?.includes(`cursor=${cursor}`) && link.endsWith('>; rel="next"'), `Link: ${link}`);
+    all.push(...((await res.json()) as { id: string }[]));
+  }
+  return all;
+}
+
+/** At least `count` tickets for sale, listing new ones as `session` only when there are too few. */
+async function ticketsForSale(count: number, session: string): Promise<{ id: string }[]> {
+  let forSale = await listAll('/api/tickets');
+  for (let n = forSale.length; n < count; n += 1) {
+    const res = await api('/api/tickets', { method: 'POST', session, body: { title: `E2E Pager ${RUN} #${n}`, price: 5 } });
+    assert.equal(res.status, 201, 'a ticket listed');
+  }
+  if (forSale.length < count) forSale = await listAll('/api/tickets');
+  assert.ok(forSale.length >= count, `${forSale.length} tickets for sale, wanted ${count}`);
+  return forSale;
 }
 
 async function signUp(page: Page, email: string, password: string) {
@@ -154,6 +238,8 @@ describe('the web client in a real browser', { timeout: TEST_TIMEOUT * 3 }, () =
       await screenshot(a, 'seller-new-ticket-form');
       await a.getByRole('button', { name: 'List ticket' }).click();
       await a.waitForURL(`${BASE}/`);
+      // Oldest first, 50 a page: the new ticket is on the last page.
+      await showEveryPage(a, 'More tickets', TICKET_ROWS);
       const row = a.locator('tr', { hasText: title });
       await row.waitFor();
       assert.match(await row.innerText(), /\$25\.50/);
@@ -184,12 +270,14 @@ describe('the web client in a real browser', { timeout: TEST_TIMEOUT * 3 }, () =
       await page.goto(`${BASE}/`);
       assert.equal(await page.getByTestId('current-user').innerText(), emailB);
       assert.ok(await page.getByRole('link', { name: 'My orders', exact: true }).isVisible());
-      assert.ok(await page.locator('tr', { hasText: title }).isVisible(), 'the ticket list is in the HTML');
+      const rows = await page.locator(TICKET_ROWS).count();
+      assert.ok(rows >= 1 && rows <= PAGE_SIZE, `the first page of tickets is in the HTML (${rows} rows)`);
       await screenshot(page, 'buyer-first-paint-without-javascript');
       await noJs.close();
     });
 
     await t.test('B sees the ticket on / and opens it', async () => {
+      await showEveryPage(b, 'More tickets', TICKET_ROWS);
       const row = b.locator('tr', { hasText: title });
       await row.waitFor();
       assert.match(await row.innerText(), /\$25\.50/);
@@ -260,11 +348,70 @@ describe('the web client in a real browser', { timeout: TEST_TIMEOUT * 3 }, () =
     await t.test('the sold ticket is no longer for sale', { skip: paymentsSkipReason }, async () => {
       await b.goto(`${BASE}/`);
       await b.getByRole('heading', { name: 'Tickets for sale' }).waitFor();
+      await showEveryPage(b, 'More tickets', TICKET_ROWS);
       assert.equal(await b.locator('tr', { hasText: title }).count(), 0);
     });
 
     await contextA.close();
     await contextB.close();
+  });
+
+  it('tickets for sale come 50 at a time; "More tickets" appends each next page once, in order', { timeout: TEST_TIMEOUT }, async () => {
+    const seller = await apiSignUp(`pager-seller-${RUN}@example.com`);
+    const expected = (await ticketsForSale(PAGE_SIZE + 1, seller)).map((t) => t.id);
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    const page = await newPage(context);
+    await page.goto(`${BASE}/`);
+    await page.getByRole('heading', { name: 'Tickets for sale' }).waitFor();
+    assert.equal(await page.locator(TICKET_ROWS).count(), PAGE_SIZE, 'the first page holds 50');
+    assert.ok(await page.getByRole('button', { name: 'More tickets' }).isVisible());
+    await screenshot(page, 'tickets-first-page');
+
+    await page.getByRole('button', { name: 'More tickets' }).click();
+    await page.waitForFunction(([rows, n]) => document.querySelectorAll(rows).length > n, [TICKET_ROWS, PAGE_SIZE] as const);
+    await showEveryPage(page, 'More tickets', TICKET_ROWS);
+    const shown = await rowIds(page, TICKET_ROWS, 'data-ticket-id');
+    assert.equal(new Set(shown).size, shown.length, 'no ticket shown twice');
+    assert.deepEqual(shown, expected, 'every ticket for sale, oldest first, as the API lists them');
+    assert.equal(await page.getByRole('button', { name: 'More tickets' }).count(), 0, 'no button on the last page');
+    await screenshot(page, 'tickets-every-page');
+    await context.close();
+  });
+
+  it('"My orders" comes 50 at a time; "More orders" appends the rest', { timeout: TEST_TIMEOUT }, async () => {
+    // 51 orders for a new buyer, each cancelled right away so its ticket is for sale again.
+    const seller = await apiSignUp(`orders-pager-seller-${RUN}@example.com`);
+    const buyer = await apiSignUp(`orders-pager-${RUN}@example.com`);
+    const forSale = await ticketsForSale(PAGE_SIZE + 1, seller);
+    const orderIds: string[] = [];
+    for (const ticket of forSale) {
+      if (orderIds.length > PAGE_SIZE) break;
+      let res = await api('/api/orders', { method: 'POST', session: buyer, body: { ticketId: ticket.id } });
+      // A ticket listed a moment ago may not have reached orders yet.
+      for (let tries = 0; res.status === 404 && tries < 20; tries += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        res = await api('/api/orders', { method: 'POST', session: buyer, body: { ticketId: ticket.id } });
+      }
+      if (res.status === 400) continue; // reserved by someone else meanwhile
+      assert.equal(res.status, 201, `ordering ${ticket.id}`);
+      const { id } = (await res.json()) as { id: string };
+      orderIds.push(id);
+      assert.equal((await api(`/api/orders/${id}`, { method: 'DELETE', session: buyer })).status, 204);
+    }
+    assert.equal(orderIds.length, PAGE_SIZE + 1);
+    assert.deepEqual((await listAll('/api/orders', buyer)).map((o) => o.id), orderIds);
+
+    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    await context.addCookies([{ name: 'session', value: buyer, url: BASE }]);
+    const page = await newPage(context);
+    await page.goto(`${BASE}/orders`);
+    await page.getByRole('heading', { name: 'My orders' }).waitFor();
+    assert.deepEqual(await rowIds(page, ORDER_ROWS, 'data-order-id'), orderIds.slice(0, PAGE_SIZE));
+    await page.getByRole('button', { name: 'More orders' }).click();
+    await page.getByRole('button', { name: 'More orders' }).waitFor({ state: 'detached' });
+    assert.deepEqual(await rowIds(page, ORDER_ROWS, 'data-order-id'), orderIds, 'the 51st appended, once');
+    await screenshot(page, 'orders-every-page');
+    await context.close();
   });
 
   it('a bad sign-up shows the validation messages next to the form; the button waits for the answer', { timeout: TEST_TIMEOUT }, async () => {

@@ -123,6 +123,16 @@ describe('request()', () => {
     assert.equal(res.status, 200);
     assert.deepEqual(res.data, { currentUser: null });
     assert.deepEqual(res.setCookies, ['session=abc; Path=/']);
+    assert.deepEqual(res.headers, {}, 'no headers from a transport that reports none');
+  });
+
+  it('send() returns the response headers (a list names its next page in Link / X-Next-Cursor)', async () => {
+    const res = await send('/api/tickets', {
+      transport: fakeTransport({ text: '[]', headers: { link: '</api/tickets?cursor=c&limit=50>; rel="next"', 'x-next-cursor': 'c' } }),
+    });
+    assert.deepEqual(res.data, []);
+    assert.equal(res.headers['x-next-cursor'], 'c');
+    assert.equal(res.headers.link, '</api/tickets?cursor=c&limit=50>; rel="next"');
   });
 });
 

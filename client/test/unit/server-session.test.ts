@@ -29,6 +29,12 @@ before(async () => {
       res.end(JSON.stringify({ currentUser: signedIn ? { id: 'u1', email: 'b@example.com', iat: 1, exp: 2 } : null }));
     } else if (req.url === '/api/tickets/t1') {
       res.end(JSON.stringify({ id: 't1', title: 'Show', price: 25.5, userId: 'u2', version: 0 }));
+    } else if (req.url === '/api/tickets') {
+      res.setHeader('link', '</api/tickets?cursor=Y3Vy&limit=50>; rel="next"');
+      res.setHeader('x-next-cursor', 'Y3Vy');
+      res.end(JSON.stringify([{ id: 't1' }]));
+    } else if (req.url === '/api/tickets?cursor=Y3Vy') {
+      res.end(JSON.stringify([{ id: 't2' }]));
     } else if (req.url === '/api/boom') {
       res.statusCode = 500;
       res.end(JSON.stringify({ errors: [{ message: 'Something went wrong' }] }));
@@ -135,6 +141,26 @@ describe('withSession()', () => {
     const result = await withSession(async () => ({ props: {} }), { requireUser: true })(ctx);
     assert.deepEqual(result, { redirect: { destination: '/auth/signin?next=%2Forders%2Fabc', permanent: false } });
     assert.equal(seen.length, 1, 'the page itself made no API call');
+  });
+
+  it("reads a list a page at a time, the next page's cursor from the API's headers", async () => {
+    const { ctx } = fakeContext('session=x');
+    const gssp = withSession(async (_c, { api }) => {
+      const first = await api.page<{ id: string }>('/api/tickets');
+      const second = await api.page<{ id: string }>('/api/tickets', first.nextCursor);
+      return { props: { first, second } };
+    });
+    assert.deepEqual(await gssp(ctx), {
+      props: {
+        first: { items: [{ id: 't1' }], nextCursor: 'Y3Vy' },
+        second: { items: [{ id: 't2' }], nextCursor: null },
+        currentUser: { id: 'u1', email: 'b@example.com' },
+      },
+    });
+    assert.deepEqual(
+      seen.slice(1).map((s) => s.url),
+      ['/api/tickets', '/api/tickets?cursor=Y3Vy'],
+    );
   });
 
   it('renders the 404 page when the API says 404, and lets other failures through', async () => {

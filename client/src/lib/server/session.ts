@@ -3,6 +3,7 @@
 // and knows the current user before the first byte of HTML is sent.
 import type { GetServerSideProps, GetServerSidePropsContext, GetServerSidePropsResult } from 'next';
 import type { ServerResponse } from 'node:http';
+import { pageOf, pagePath, type Page } from '../pagination';
 import { RequestError, send, type Method } from '../request';
 import type { CurrentUser } from '../types';
 import { serverConfig } from './config';
@@ -17,6 +18,8 @@ export interface SessionProps {
 export interface ServerApi {
   get<T>(path: string): Promise<T>;
   call<T>(method: Method, path: string, body?: unknown): Promise<T>;
+  /** One page of a list endpoint (the first without a cursor) and the cursor of the next. */
+  page<T>(path: string, cursor?: string | null): Promise<Page<T>>;
 }
 
 /** Adds cookies the API set (the session it re-issues past half its life) to the page's response. */
@@ -35,12 +38,19 @@ export function serverApi(ctx: Pick<GetServerSidePropsContext, 'req' | 'res'>): 
   const cookie = ctx.req.headers.cookie;
   if (cookie) headers.cookie = cookie;
 
-  const call = async <T>(method: Method, path: string, body?: unknown): Promise<T> => {
+  const sendAs = async <T>(method: Method, path: string, body?: unknown) => {
     const res = await send<T>(path, { method, body, headers, baseUrl: config.apiBaseUrl, transport });
     relayCookies(ctx.res, res.setCookies);
-    return res.data;
+    return res;
   };
-  return { call, get: (path) => call('GET', path) };
+  const call = async <T>(method: Method, path: string, body?: unknown): Promise<T> =>
+    (await sendAs<T>(method, path, body)).data;
+  return {
+    call,
+    get: (path) => call('GET', path),
+    page: async <T>(path: string, cursor?: string | null) =>
+      pageOf<T>(await sendAs<unknown>('GET', pagePath(path, cursor ?? null))),
+  };
 }
 
 /** `{currentUser}` from the auth service; an unreachable auth service renders the page signed out. */

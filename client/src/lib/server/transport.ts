@@ -27,11 +27,18 @@ export function nodeTransport(options: { host?: string; timeoutMs: number }): Tr
           res.on('error', reject);
           res.on('end', () => {
             const setCookie = res.headers['set-cookie'];
+            const headers: Record<string, string> = {};
+            for (const [name, value] of Object.entries(res.headers)) {
+              if (name !== 'set-cookie' && value !== undefined) {
+                headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
+              }
+            }
             resolve({
               status: res.statusCode ?? 0,
               contentType: String(res.headers['content-type'] ?? ''),
               text: Buffer.concat(chunks).toString('utf8'),
               setCookies: Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [],
+              headers,
             });
           });
         },

@@ -279,48 +279,17 @@ impl<T: Serialize> IntoResponse for Page<T> {
     }
 }
 
-/// Unpadded base64url (RFC 4648 §5) for cursors. Kept to the few lines cursors need so that
-/// `common` takes no new dependency; the `base64` crate would replace it one for one.
+/// Unpadded base64url (RFC 4648 §5) for cursors; decoding accepts only the canonical form.
 mod base64url {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
     pub fn encode(bytes: &[u8]) -> String {
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let mut group = [0u8; 3];
-            group[..chunk.len()].copy_from_slice(chunk);
-            let n = (u32::from(group[0]) << 16) | (u32::from(group[1]) << 8) | u32::from(group[2]);
-            for i in 0..=chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 0x3f) as usize]));
-            }
-        }
-        out
+        URL_SAFE_NO_PAD.encode(bytes)
     }
 
     /// `None` for anything that is not canonical unpadded base64url.
     pub fn decode(text: &str) -> Option<Vec<u8>> {
-        let digits = text
-            .bytes()
-            .map(|c| ALPHABET.iter().position(|&a| a == c).map(|v| v as u32))
-            .collect::<Option<Vec<u32>>>()?;
-        let mut out = Vec::with_capacity(digits.len() * 3 / 4);
-        for chunk in digits.chunks(4) {
-            if chunk.len() == 1 {
-                return None; // 6 bits cannot end a byte
-            }
-            let n = chunk
-                .iter()
-                .enumerate()
-                .fold(0u32, |n, (i, d)| n | (d << (18 - 6 * i)));
-            let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-            let len = chunk.len() - 1;
-            // Leftover bits must be zero, or two texts would decode to the same bytes.
-            if len < 3 && n & (0x00ff_ffff >> (8 * len)) != 0 {
-                return None;
-            }
-            out.extend_from_slice(&bytes[..len]);
-        }
-        Some(out)
+        URL_SAFE_NO_PAD.decode(text).ok()
     }
 }
 

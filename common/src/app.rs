@@ -11,7 +11,7 @@ use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    config::HttpConfig,
+    config::{EventsConfig, HttpConfig},
     events::{Event, EventBus, Listener, ListenerOptions, OutboxRelay, listen},
     server,
 };
@@ -42,12 +42,30 @@ impl Worker {
 }
 
 impl Worker {
-    /// Handles `listener`'s events as `service` (one durable consumer shared by all replicas).
+    /// Handles `listener`'s events as `service` (one durable consumer shared by all replicas),
+    /// as many at once as `EVENT_CONCURRENCY` says. The variable is read here so every listener
+    /// of the fleet obeys it; a bad value stops the service at start, naming the variable.
     pub fn listener<L: Listener>(bus: &EventBus, service: &'static str, listener: L) -> Self {
+        match EventsConfig::from_env() {
+            Ok(config) => Self::listener_with(bus, service, listener, config.into()),
+            Err(err) => {
+                let name = format!("{service} listener for {}", <L::Event as Event>::SUBJECT);
+                Self::new(name, move |_| async move { Err(err.into()) })
+            }
+        }
+    }
+
+    /// [`Worker::listener`] with explicit options (a service that reads its own settings).
+    pub fn listener_with<L: Listener>(
+        bus: &EventBus,
+        service: &'static str,
+        listener: L,
+        options: ListenerOptions,
+    ) -> Self {
         let bus = bus.clone();
         let name = format!("{service} listener for {}", <L::Event as Event>::SUBJECT);
         Self::new(name, move |stop| async move {
-            listen(&bus, service, listener, ListenerOptions::default(), stop).await
+            listen(&bus, service, listener, options, stop).await
         })
     }
 

@@ -217,6 +217,47 @@ impl NatsConfig {
     }
 }
 
+/// How every event listener of the service runs (DESIGN.md §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventsConfig {
+    /// Events one listener handles at once (`EVENT_CONCURRENCY`). Events of one entity still
+    /// go one after another; this bounds how many entities progress together.
+    pub concurrency: usize,
+}
+
+impl EventsConfig {
+    pub const DEFAULT_CONCURRENCY: usize = 32;
+    /// Every held event ties up a slot of the consumer's `max_ack_pending`, shared by all
+    /// replicas: past this a replica would hoard work the others could do.
+    pub const MAX_CONCURRENCY: usize = 1_024;
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::new(parse_or("EVENT_CONCURRENCY", Self::DEFAULT_CONCURRENCY)?)
+    }
+
+    pub fn new(concurrency: usize) -> Result<Self, ConfigError> {
+        if (1..=Self::MAX_CONCURRENCY).contains(&concurrency) {
+            Ok(Self { concurrency })
+        } else {
+            Err(ConfigError::Invalid {
+                name: "EVENT_CONCURRENCY",
+                reason: format!(
+                    "{concurrency} is not between 1 and {}",
+                    Self::MAX_CONCURRENCY
+                ),
+            })
+        }
+    }
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: Self::DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +284,15 @@ mod tests {
                 MongoConfig::parse(bad.into()).is_err(),
                 "{bad} must be refused"
             );
+        }
+    }
+
+    #[test]
+    fn event_concurrency_must_be_in_range_and_named() {
+        assert_eq!(EventsConfig::new(8).map(|c| c.concurrency), Ok(8));
+        for bad in [0, EventsConfig::MAX_CONCURRENCY + 1] {
+            let err = EventsConfig::new(bad).expect_err("out of range");
+            assert!(err.to_string().contains("EVENT_CONCURRENCY"), "{err}");
         }
     }
 

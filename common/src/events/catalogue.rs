@@ -55,12 +55,23 @@ impl fmt::Display for Subject {
 /// A payload of the catalogue, tied to its subject.
 pub trait Event: Serialize + DeserializeOwned + fmt::Debug + Clone + Send + Sync + 'static {
     const SUBJECT: Subject;
+
+    /// The entity whose history this event is part of. A listener handles events with the same
+    /// key one after another, in delivery order, and different keys at once: a ticket's v0 and
+    /// v1 pulled together must not race, or v1 finds no v0 and is wrongly "early".
+    fn ordering_key(&self) -> String;
 }
 
+/// `event!(Payload => Subject, ordered by field)`: the payload's subject and the field naming
+/// the entity it belongs to.
 macro_rules! event {
-    ($name:ident => $subject:ident) => {
+    ($name:ident => $subject:ident, ordered by $($key:ident).+) => {
         impl Event for $name {
             const SUBJECT: Subject = Subject::$subject;
+
+            fn ordering_key(&self) -> String {
+                self.$($key).+.to_string()
+            }
         }
     };
 }
@@ -74,7 +85,7 @@ pub struct TicketCreated {
     pub price: Money,
     pub user_id: UserId,
 }
-event!(TicketCreated => TicketCreated);
+event!(TicketCreated => TicketCreated, ordered by id);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -87,7 +98,7 @@ pub struct TicketUpdated {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<OrderId>,
 }
-event!(TicketUpdated => TicketUpdated);
+event!(TicketUpdated => TicketUpdated, ordered by id);
 
 /// The ticket as an order event carries it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,7 +118,7 @@ pub struct OrderCreated {
     pub expires_at: DateTime<Utc>,
     pub ticket: OrderedTicket,
 }
-event!(OrderCreated => OrderCreated);
+event!(OrderCreated => OrderCreated, ordered by id);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -122,14 +133,15 @@ pub struct OrderCancelled {
     pub version: Version,
     pub ticket: CancelledTicket,
 }
-event!(OrderCancelled => OrderCancelled);
+event!(OrderCancelled => OrderCancelled, ordered by id);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpirationComplete {
     pub order_id: OrderId,
 }
-event!(ExpirationComplete => ExpirationComplete);
+// Expiry and payment change the order, so they queue with its other events.
+event!(ExpirationComplete => ExpirationComplete, ordered by order_id);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -138,7 +150,7 @@ pub struct PaymentCreated {
     pub order_id: OrderId,
     pub stripe_id: String,
 }
-event!(PaymentCreated => PaymentCreated);
+event!(PaymentCreated => PaymentCreated, ordered by order_id);
 
 #[cfg(test)]
 mod tests {
@@ -150,6 +162,34 @@ mod tests {
             assert_eq!(Subject::parse(subject.as_str()), Some(subject));
         }
         assert_eq!(Subject::parse("ticket.deleted"), None);
+    }
+
+    #[test]
+    fn events_are_ordered_by_the_entity_they_change() {
+        let ticket = TicketId::new();
+        let order = OrderId::new();
+        let created = TicketCreated {
+            id: ticket,
+            version: Version::INITIAL,
+            title: "t".into(),
+            price: Money::from_cents(100).expect("money"),
+            user_id: UserId::new(),
+        };
+        let cancelled = OrderCancelled {
+            id: order,
+            version: Version::INITIAL,
+            ticket: CancelledTicket { id: ticket },
+        };
+        let expired = ExpirationComplete { order_id: order };
+        let paid = PaymentCreated {
+            id: PaymentId::new(),
+            order_id: order,
+            stripe_id: "ch_1".into(),
+        };
+        assert_eq!(created.ordering_key(), ticket.to_string());
+        assert_eq!(cancelled.ordering_key(), order.to_string());
+        assert_eq!(expired.ordering_key(), order.to_string());
+        assert_eq!(paid.ordering_key(), order.to_string());
     }
 
     #[test]

@@ -19,8 +19,10 @@
 //! ```
 //!
 //! A listener names its event type and handles it; the plumbing (durable consumer, acks, naks
-//! with back-off, poison messages, shutdown) is [`listen`], wrapped for services by
-//! [`Worker::listener`](crate::app::Worker::listener):
+//! with back-off, poison messages, progress acks for long handlers, shutdown) is [`listen`],
+//! wrapped for services by [`Worker::listener`](crate::app::Worker::listener). It handles up to
+//! `EVENT_CONCURRENCY` events at once (default 32), but never two with the same
+//! [`Event::ordering_key`] (the ticket or order they change): those run in delivery order.
 //!
 //! ```ignore
 //! struct OrderCreatedListener { tickets: Tickets }

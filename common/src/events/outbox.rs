@@ -3,12 +3,15 @@
 //! `outbox` array. The relay publishes them in order, waits for JetStream's ack, and only then
 //! removes them. A crash anywhere leaves them in the array, so the next relay publishes them again;
 //! the event id as `Nats-Msg-Id` makes that second publish a no-op.
+//!
+//! Cost: a batch of up to [`OutboxRelay::BATCH_DOCUMENTS`] documents is two database commands
+//! (one `find`, one `update`) and one wait for JetStream, however many events it holds.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{TryStreamExt, future::join_all};
 use mongodb::{
     Collection,
     bson::{self, Bson, Document, doc},
@@ -17,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{Envelope, Event, EventId, Publisher, Subject};
+use super::{Envelope, Event, EventId, Publisher, Subject, publisher::SentEvent};
 
 /// The field of a document that holds its unpublished events.
 pub const OUTBOX_FIELD: &str = "outbox";
@@ -91,9 +94,14 @@ pub struct OutboxRelay {
     collections: Vec<Collection<Document>>,
     signal: OutboxSignal,
     poll_interval: Duration,
+    batch_documents: usize,
 }
 
 impl OutboxRelay {
+    /// Documents read per batch. Each holds a few events, so a batch stays far below a 16 MB
+    /// reply, and 256 × their events is well inside the publisher's 5,000 unacked publishes.
+    pub const BATCH_DOCUMENTS: usize = 256;
+
     pub fn new(
         publisher: Publisher,
         collections: Vec<Collection<Document>>,
@@ -105,7 +113,14 @@ impl OutboxRelay {
             signal,
             // Only a safety net: writes in this process wake the relay at once.
             poll_interval: Duration::from_secs(1),
+            batch_documents: Self::BATCH_DOCUMENTS,
         }
+    }
+
+    /// Reads at most `documents` per batch (tests use small batches to see several of them).
+    pub fn with_batch_documents(mut self, documents: usize) -> Self {
+        self.batch_documents = documents.max(1);
+        self
     }
 
     /// Relays until `shutdown`, then drains what is pending one last time.
@@ -127,42 +142,133 @@ impl OutboxRelay {
         tracing::info!("outbox relay stopped");
     }
 
-    /// One pass over every collection; returns how many events were published.
+    /// One pass over every collection, batch after batch while batches come back full; returns
+    /// how many events were published.
     pub async fn relay_pending(&self) -> anyhow::Result<usize> {
         let mut published = 0;
         for collection in &self.collections {
-            let pending = collection.clone_with_type::<Pending>();
-            let mut cursor = pending
-                .find(doc! { PENDING_FIELD: true })
-                .projection(doc! { OUTBOX_FIELD: 1 })
-                .await
-                .with_context(|| format!("finding pending events in {}", collection.name()))?;
-            while let Some(document) = cursor.try_next().await.context("reading pending events")? {
-                for entry in &document.outbox {
-                    self.publish(entry).await?;
-                    published += 1;
+            loop {
+                let batch = self.relay_batch(collection).await?;
+                published += batch.published;
+                if !batch.full {
+                    break;
                 }
-                // Only once every event of the document is acked; a crash before this line
-                // publishes them again, and their ids make JetStream drop the repeats.
-                collection
-                    .update_one(
-                        doc! { "_id": document.id.clone() },
-                        doc! { "$set": { OUTBOX_FIELD: [], PENDING_FIELD: false } },
-                    )
-                    .await
-                    .context("marking events sent")?;
             }
         }
         Ok(published)
     }
 
-    async fn publish(&self, entry: &OutboxEntry) -> anyhow::Result<()> {
+    /// Budget: one `find` and at most one `update`. Documents whose events did not all get
+    /// acked stay pending for the next pass; the batch then reports an error, so a relay that
+    /// cannot reach JetStream waits for its next poll instead of spinning.
+    async fn relay_batch(&self, collection: &Collection<Document>) -> anyhow::Result<Batch> {
+        let documents = read_pending(collection, self.batch_documents).await?;
+        let full = documents.len() >= self.batch_documents;
+        let (sent, failures) = self.publish(&documents).await;
+        let published = sent.iter().map(|id| documents[*id].outbox.len()).sum();
+        let ids: Vec<Bson> = sent.into_iter().map(|i| documents[i].id.clone()).collect();
+        mark_sent(collection, ids).await?;
+        match failures.into_iter().next() {
+            Some(first) => {
+                Err(first.context(format!("some events of {} stay pending", collection.name())))
+            }
+            None => Ok(Batch { published, full }),
+        }
+    }
+
+    /// Sends every event of the batch, then awaits all the acks together. Returns the indexes of
+    /// the documents whose every event JetStream acked, and what went wrong with the others.
+    async fn publish(&self, documents: &[Pending]) -> (BTreeSet<usize>, Vec<anyhow::Error>) {
+        let mut failures = Vec::new();
+        let mut in_flight = Vec::new();
+        let mut failed = BTreeSet::new();
+        for (index, document) in documents.iter().enumerate() {
+            match self.send_document(document).await {
+                Ok(sent) => in_flight.extend(sent.into_iter().map(|event| (index, event))),
+                Err(err) => {
+                    failed.insert(index);
+                    failures.push(err);
+                }
+            }
+        }
+        let confirmations = join_all(
+            in_flight
+                .into_iter()
+                .map(|(index, event)| async move { (index, event.confirmed().await) }),
+        )
+        .await;
+        for (index, confirmed) in confirmations {
+            if let Err(err) = confirmed {
+                failed.insert(index);
+                failures.push(anyhow::Error::new(err).context("awaiting JetStream's ack"));
+            }
+        }
+        let acked = (0..documents.len())
+            .filter(|i| !failed.contains(i))
+            .collect();
+        (acked, failures)
+    }
+
+    /// Sends a document's events in their order. On the first failure the rest are held back,
+    /// so a consumer never sees a later event of the document before an earlier one got out.
+    async fn send_document(&self, document: &Pending) -> anyhow::Result<Vec<SentEvent>> {
+        let mut sent = Vec::with_capacity(document.outbox.len());
+        for entry in &document.outbox {
+            sent.push(self.send(entry).await?);
+        }
+        Ok(sent)
+    }
+
+    async fn send(&self, entry: &OutboxEntry) -> anyhow::Result<SentEvent> {
         let subject = Subject::parse(&entry.subject)
             .with_context(|| format!("outbox holds an unknown subject {:?}", entry.subject))?;
         self.publisher
-            .publish_raw(subject, &entry.id, Bytes::from(entry.payload.clone()))
+            .send_raw(subject, &entry.id, Bytes::from(entry.payload.clone()))
             .await
-            .with_context(|| format!("publishing {} {}", entry.subject, entry.id))?;
-        Ok(())
+            .with_context(|| format!("publishing {} {}", entry.subject, entry.id))
     }
+}
+
+struct Batch {
+    published: usize,
+    /// A full batch may have left more behind it.
+    full: bool,
+}
+
+/// One `find`: the batch size equals the limit, so the first reply holds every document and
+/// the server closes the cursor (no `getMore`, no `killCursors`). No sort: FerretDB would scan
+/// and sort the whole collection for it, and the order across documents does not matter.
+async fn read_pending(
+    collection: &Collection<Document>,
+    documents: usize,
+) -> anyhow::Result<Vec<Pending>> {
+    let limit = i64::try_from(documents).unwrap_or(i64::MAX);
+    let batch_size = u32::try_from(documents).unwrap_or(u32::MAX);
+    collection
+        .clone_with_type::<Pending>()
+        .find(doc! { PENDING_FIELD: true })
+        .projection(doc! { OUTBOX_FIELD: 1 })
+        .limit(limit)
+        .batch_size(batch_size)
+        .await
+        .with_context(|| format!("finding pending events in {}", collection.name()))?
+        .try_collect()
+        .await
+        .context("reading pending events")
+}
+
+/// One `update` for the whole batch, and only for documents whose every event was acked: a
+/// crash before it publishes them again, and their ids make JetStream drop the repeats.
+async fn mark_sent(collection: &Collection<Document>, ids: Vec<Bson>) -> anyhow::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    collection
+        .update_many(
+            doc! { "_id": { "$in": ids } },
+            doc! { "$set": { OUTBOX_FIELD: [], PENDING_FIELD: false } },
+        )
+        .await
+        .context("marking events sent")?;
+    Ok(())
 }

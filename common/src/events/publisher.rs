@@ -1,4 +1,4 @@
-use async_nats::jetstream::{self, message::PublishMessage};
+use async_nats::jetstream::{self, context::PublishAckFuture, message::PublishMessage};
 use bytes::Bytes;
 
 use super::{Envelope, Event, EventId, Names, Subject};
@@ -37,14 +37,44 @@ impl Publisher {
         id: &EventId,
         payload: Bytes,
     ) -> Result<bool, PublishError> {
+        self.send_raw(subject, id, payload).await?.confirmed().await
+    }
+
+    /// Sends without waiting for JetStream's ack, so a batch costs one round trip rather than
+    /// one per event. Sends on one connection reach the server in the order they were made.
+    pub(crate) async fn send_raw(
+        &self,
+        subject: Subject,
+        id: &EventId,
+        payload: Bytes,
+    ) -> Result<SentEvent, PublishError> {
         let message = PublishMessage::build()
             .payload(payload)
             .message_id(id.as_str());
         let ack = self
             .jetstream
             .send_publish(self.names.subject(subject), message)
-            .await?
             .await?;
+        Ok(SentEvent {
+            subject,
+            id: id.clone(),
+            ack,
+        })
+    }
+}
+
+/// An event on its way to JetStream; it counts as published only once confirmed.
+pub(crate) struct SentEvent {
+    subject: Subject,
+    id: EventId,
+    ack: PublishAckFuture,
+}
+
+impl SentEvent {
+    /// Waits for the stream's ack. Returns `true` if JetStream already had this id.
+    pub(crate) async fn confirmed(self) -> Result<bool, PublishError> {
+        let Self { subject, id, ack } = self;
+        let ack = ack.await?;
         if ack.duplicate {
             tracing::debug!(%subject, event_id = %id, "JetStream dropped a duplicate publish");
         } else {

@@ -6,9 +6,12 @@ use std::{
     time::Duration,
 };
 
+use bytes::Bytes;
 use ticketing_common::{
     domain::{Money, TicketId, UserId, Version},
-    events::{Envelope, EventBus, HandleError, Listener, ListenerOptions, TicketCreated, listen},
+    events::{
+        Envelope, EventBus, HandleError, Listener, ListenerOptions, Subject, TicketCreated, listen,
+    },
     telemetry, testing,
 };
 use tokio::sync::{Mutex, mpsc};
@@ -122,4 +125,59 @@ pub async fn stream_messages(bus: &EventBus) -> u64 {
         .await
         .expect("stream");
     stream.info().await.expect("stream info").state.messages
+}
+
+/// Waits until `service`'s consumer of `subject` has handled everything in the stream: nothing
+/// left to deliver, nothing delivered and unacked, and its ack floor at the stream's last
+/// message (a message naked for a later retry holds the floor back).
+pub async fn wait_until_handled(bus: &EventBus, service: &str, subject: Subject) {
+    let names = bus.names();
+    let durable = names.durable(service, subject);
+    let stream = bus
+        .jetstream()
+        .get_stream(names.stream())
+        .await
+        .expect("the test stream");
+    testing::eventually(Duration::from_secs(20), || {
+        let (mut stream, durable) = (stream.clone(), &durable);
+        async move {
+            let last = stream.info().await.ok()?.state.last_sequence;
+            let info = stream.consumer_info(durable).await.ok()?;
+            let handled = info.num_pending == 0
+                && info.num_ack_pending == 0
+                && info.ack_floor.stream_sequence >= last;
+            handled.then_some(())
+        }
+    })
+    .await
+    .unwrap_or_else(|| panic!("{durable} did not handle every event in time"));
+}
+
+/// The first `count` messages of the test's stream, every subject, in stream order.
+pub async fn stream_contents(bus: &EventBus, count: usize) -> Vec<(String, Bytes)> {
+    use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+    use futures::StreamExt;
+    let stream = bus
+        .jetstream()
+        .get_stream(bus.names().stream())
+        .await
+        .expect("the test stream");
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await
+        .expect("an ordered consumer");
+    let mut messages = consumer.messages().await.expect("a message stream");
+    let mut contents = Vec::with_capacity(count);
+    while contents.len() < count {
+        let message = tokio::time::timeout(Duration::from_secs(5), messages.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {count} messages in the stream", contents.len()))
+            .expect("the stream goes on")
+            .expect("a message");
+        contents.push((message.subject.to_string(), message.payload.clone()));
+    }
+    contents
 }

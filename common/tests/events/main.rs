@@ -2,7 +2,9 @@
 //! the version checks). Every test has its own events prefix, so they run in parallel.
 
 mod cli;
+mod concurrency;
 mod delivery;
 mod helpers;
 mod outbox;
+mod relay_cost;
 mod versions;

@@ -117,6 +117,21 @@ impl Fleet {
         format!("e2e_{}_{}", self.id, service.name())
     }
 
+    /// A database of this fleet's that no service uses, for a test's (or the benchmark's) own data.
+    pub fn scratch_database(&self, name: &str) -> String {
+        format!("e2e_{}_scratch_{name}", self.id)
+    }
+
+    /// Where the service binaries this fleet runs come from.
+    pub fn binary_dir(&self) -> PathBuf {
+        binary_dir()
+    }
+
+    /// The MongoDB server every service of the fleet uses.
+    pub fn mongo_uri(&self) -> &'static str {
+        MONGO
+    }
+
     pub async fn mongo(&self, service: Service) -> anyhow::Result<mongodb::Database> {
         let client = mongodb::Client::with_uri_str(MONGO).await?;
         Ok(client.database(&self.database(service)))

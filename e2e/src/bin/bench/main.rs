@@ -1,186 +1,519 @@
-//! `scripts/bench.sh`: load on a fleet of release binaries behind nginx, bounded in count and
-//! time, all on 127.0.0.1. Prints a markdown table (BENCHMARKS.md keeps the last one).
+//! `scripts/bench.sh`: the fleet's endpoints through the ingress next to the database's own
+//! rates, measured in the same run, at the same concurrency and at the same data size, so each
+//! endpoint reads as a share of what the database under it can do. Two sizes: a fresh fleet,
+//! and one holding 10,000 tickets (seeded through the tickets service's own store). Every request
+//! must succeed. Prints markdown (BENCHMARKS.md keeps the last run); progress goes to stderr.
+//!
+//! `BENCH_SCALE` (0 < scale ≤ 1, default 1) shrinks every count, to try the bench out quickly.
+
+mod measure;
+mod raw;
+mod report;
 
 use std::time::{Duration, Instant};
 
-use futures::{StreamExt, stream};
-use mongodb::bson::{Document, doc};
+use anyhow::Context;
+use mongodb::{
+    Collection,
+    bson::{Document, doc},
+};
 use reqwest::StatusCode;
-use serde_json::json;
-use ticketing_e2e::{Fleet, FleetOptions, Service, User, eventually};
+use serde_json::{Value, json};
+use ticketing_common::{
+    domain::{Money, UserId},
+    events::OutboxSignal,
+};
+use ticketing_e2e::{Answer, Fleet, FleetOptions, Service, User, eventually};
+use tickets::{domain::Title, store::Tickets};
 
-struct Row {
-    what: String,
-    count: usize,
-    concurrency: usize,
-    per_second: f64,
-    p50: Duration,
-    p99: Duration,
+use crate::{
+    measure::{IN_FLIGHT, Load, Measured, measure},
+    raw::{RawDatabase, spread},
+    report::{Compared, NodeComparison, Raw, Replication, Row},
+};
+
+/// Tickets that exist before each round of measurements (the second is seeded).
+const SIZES: [usize; 2] = [0, 10_000];
+/// POST /api/tickets per size (and as many raw inserts); also the replication figure.
+const CREATED: usize = 1_000;
+/// POST /api/orders per size, each on a ticket created just before.
+const ORDERED: usize = 500;
+/// Requests per read measurement, unless `READ_WITHIN` passes first.
+const READS: usize = 2_000;
+const READ_WITHIN: Duration = Duration::from_secs(20);
+/// Targets from issue 13: shares of the raw rate, and the replication lag.
+const CREATE_TARGET: f64 = 0.50;
+const ORDER_TARGET: f64 = 0.25;
+const REPLICATION_TARGET: Duration = Duration::from_secs(3);
+/// The first page of the list, as the client asks for it.
+const LIST_PAGE: &str = "/api/tickets?limit=50";
+/// The orders service's replica of tickets: its store's collection, one document per ticket
+/// (two while a change is in flight), so replicated tickets are counted as distinct entities.
+const REPLICA: &str = "tickets";
+const REPLICA_POLL: Duration = Duration::from_millis(50);
+
+struct Plan {
+    scale: f64,
+    sizes: [usize; 2],
+    created: usize,
+    ordered: usize,
+    reads: usize,
 }
 
-/// Runs `count` calls of `call` with `concurrency` in flight; every call must succeed.
-async fn measure<F, Fut>(
-    what: &str,
-    count: usize,
-    concurrency: usize,
-    call: F,
-) -> anyhow::Result<Row>
-where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
-{
-    let started = Instant::now();
-    let mut latencies: Vec<Duration> = stream::iter(0..count)
-        .map(|i| {
-            let call = &call;
-            async move {
-                let start = Instant::now();
-                call(i).await.map(|()| start.elapsed())
-            }
+impl Plan {
+    fn from_env() -> anyhow::Result<Self> {
+        let scale = match std::env::var("BENCH_SCALE") {
+            Ok(raw) => raw
+                .parse::<f64>()
+                .with_context(|| format!("BENCH_SCALE={raw:?} is not a number"))?,
+            Err(_) => 1.0,
+        };
+        anyhow::ensure!(
+            scale > 0.0 && scale <= 1.0,
+            "BENCH_SCALE must be above 0 and at most 1"
+        );
+        let scaled = |n: usize| ((n as f64 * scale).round() as usize).max(IN_FLIGHT);
+        Ok(Self {
+            scale,
+            sizes: SIZES.map(|size| if size == 0 { 0 } else { scaled(size) }),
+            created: scaled(CREATED),
+            ordered: scaled(ORDERED).min(scaled(CREATED)),
+            reads: scaled(READS),
         })
-        .buffer_unordered(concurrency)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<_>>()?;
-    let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    let at = |q: f64| {
-        latencies[((latencies.len() as f64 * q).ceil() as usize)
-            .saturating_sub(1)
-            .min(latencies.len() - 1)]
-    };
-    Ok(Row {
-        what: what.to_owned(),
-        count,
-        concurrency,
-        per_second: count as f64 / elapsed.as_secs_f64(),
-        p50: at(0.50),
-        p99: at(0.99),
-    })
+    }
 }
 
-fn expect(status: StatusCode, want: StatusCode, what: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(status == want, "{what}: {status}");
-    Ok(())
+/// The figures of one size that the Node comparison quotes.
+struct Headline {
+    /// Tickets that existed before the round created its own.
+    size: usize,
+    create: f64,
+    order: f64,
+    list: f64,
+    replication: Replication,
+}
+
+struct Bench<'f> {
+    fleet: &'f Fleet,
+    plan: Plan,
+    seller: User,
+    seller_id: UserId,
+    buyer: User,
+    store: Tickets,
+    replica: Collection<Document>,
+    raw: RawDatabase,
+    /// Every ticket that exists, by the id the API shows.
+    tickets: Vec<String>,
+    rows: Vec<Row>,
+    replications: Vec<Replication>,
+    headlines: Vec<Headline>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let plan = Plan::from_env()?;
+    progress("starting the fleet");
     let fleet = Fleet::start(FleetOptions::default()).await?;
-    let seller = User::sign_up(&fleet, "bench-seller").await?;
-    let mut rows = Vec::new();
-
-    rows.push(
-        measure("sign up (scrypt, OWASP cost)", 16, 4, |i| {
-            let fleet = &fleet;
-            async move {
-                User::sign_up(fleet, &format!("bench{i}")).await?;
-                Ok(())
-            }
-        })
-        .await?,
-    );
-
-    let created_at = Instant::now();
-    rows.push(
-        measure("POST /api/tickets", 500, 16, |i| {
-            let seller = &seller;
-            async move {
-                let answer = seller
-                    .post(
-                        "/api/tickets",
-                        json!({ "title": format!("bench {i}"), "price": 10 }),
-                    )
-                    .await?;
-                expect(answer.status, StatusCode::CREATED, "create ticket")
-            }
-        })
-        .await?,
-    );
-    let replicas = fleet
-        .mongo(Service::Orders)
-        .await?
-        .collection::<Document>("tickets");
-    eventually(Duration::from_secs(120), async || {
-        (replicas.count_documents(doc! {}).await.ok()? == 500).then_some(())
-    })
-    .await
-    .ok_or_else(|| anyhow::anyhow!("not every ticket reached orders"))?;
-    let replicated_in = created_at.elapsed();
-
-    rows.push(
-        measure("GET /api/tickets", 2000, 16, |_| {
-            let seller = &seller;
-            let url = "/api/tickets";
-            async move {
-                let answer = seller.get(url).await?;
-                expect(answer.status, StatusCode::OK, "list")
-            }
-        })
-        .await?
-        .renamed("GET /api/tickets (500 listed)"),
-    );
-
-    let listed = seller.get("/api/tickets").await?;
-    let ticket_ids: Vec<String> = listed
-        .body
-        .as_array()
-        .map(|tickets| {
-            tickets
-                .iter()
-                .filter_map(|t| t["id"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    let buyer = User::sign_up(&fleet, "bench-buyer").await?;
-    rows.push(
-        measure("POST /api/orders", 300, 16, |i| {
-            let buyer = &buyer;
-            let ticket = ticket_ids[i].clone();
-            async move {
-                let answer = buyer
-                    .post("/api/orders", json!({ "ticketId": ticket }))
-                    .await?;
-                expect(answer.status, StatusCode::CREATED, "place order")
-            }
-        })
-        .await?,
-    );
-
-    println!("| operation | requests | in flight | req/s | p50 | p99 |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for row in &rows {
-        println!(
-            "| {} | {} | {} | {:.0} | {:.1} ms | {:.1} ms |",
-            row.what,
-            row.count,
-            row.concurrency,
-            row.per_second,
-            row.p50.as_secs_f64() * 1e3,
-            row.p99.as_secs_f64() * 1e3
-        );
+    let mut databases: Vec<String> = Service::ALL
+        .into_iter()
+        .map(|service| fleet.database(service))
+        .collect();
+    databases.push(fleet.scratch_database("raw"));
+    let outcome = run(&fleet, plan).await;
+    if outcome.is_err() {
+        eprintln!("{}", fleet.logs());
     }
-    println!();
-    println!(
-        "500 tickets created and replicated into orders (outbox -> JetStream -> listener) in {:.2} s",
-        replicated_in.as_secs_f64()
-    );
-    println!();
-    println!("| service | resident memory after the load |");
-    println!("|---|---:|");
-    for service in Service::ALL {
-        let rss = fleet.rss_kib(service).map_or("?".to_owned(), |kib| {
-            format!("{:.1} MiB", kib as f64 / 1024.0)
-        });
-        println!("| {} | {rss} |", service.name());
-    }
+    let mongo = fleet.mongo_uri();
+    drop(fleet);
+    drop_databases(mongo, &databases).await;
+    let report = outcome?;
+    println!("{report}");
     Ok(())
 }
 
-impl Row {
-    fn renamed(mut self, what: &str) -> Self {
-        self.what = what.to_owned();
-        self
+async fn run(fleet: &Fleet, plan: Plan) -> anyhow::Result<String> {
+    let mut bench = Bench::new(fleet, plan).await?;
+    for size in bench.plan.sizes {
+        bench.at_size(size).await?;
+    }
+    Ok(bench.report())
+}
+
+impl<'f> Bench<'f> {
+    async fn new(fleet: &'f Fleet, plan: Plan) -> anyhow::Result<Self> {
+        let seller = User::sign_up(fleet, "bench-seller").await?;
+        let me = seller.get("/api/users/currentuser").await?;
+        let seller_id = me.body["currentUser"]["id"]
+            .as_str()
+            .context("no current user")
+            .and_then(|id| UserId::parse(id).context("the current user's id"))?;
+        let buyer = User::sign_up(fleet, "bench-buyer").await?;
+        let store = Tickets::open(
+            &fleet.mongo(Service::Tickets).await?,
+            OutboxSignal::default(),
+        )
+        .await
+        .context("opening the tickets store")?;
+        let replica = fleet.mongo(Service::Orders).await?.collection(REPLICA);
+        Ok(Self {
+            fleet,
+            seller,
+            seller_id,
+            buyer,
+            store,
+            replica,
+            raw: RawDatabase::open(fleet).await?,
+            tickets: Vec::new(),
+            rows: Vec::new(),
+            replications: Vec::new(),
+            headlines: Vec::new(),
+            plan,
+        })
+    }
+
+    /// One round: seed up to `size`, then the database's rates and the endpoints' at that size.
+    async fn at_size(&mut self, size: usize) -> anyhow::Result<()> {
+        self.seed_to(size).await?;
+        self.raw.seed_to(self.tickets.len()).await?;
+
+        progress(&format!("{} tickets: writes", self.tickets.len()));
+        let raw_size = self.raw.len();
+        let inserted = self.raw.insert_one(Load::all(self.plan.created)).await?;
+        let insert_rate = inserted.per_second();
+        self.push("raw insert_one (mongodb driver)", raw_size, inserted, None);
+
+        let before = self.tickets.len();
+        let (created, fresh) = self.create_tickets().await?;
+        let create_rate = created.per_second();
+        self.tickets.extend(fresh.iter().cloned());
+        let replication = self
+            .replicated("POST /api/tickets", before, fresh.len(), &created)
+            .await?;
+        self.push(
+            "POST /api/tickets",
+            before,
+            created,
+            Some((Raw::InsertOne, insert_rate, Some(CREATE_TARGET))),
+        );
+
+        progress(&format!("{} tickets: reads", self.tickets.len()));
+        let size = self.tickets.len();
+        let found = self.raw.find_one(self.reads()).await?;
+        let find_rate = found.per_second();
+        self.push(
+            "raw find_one by _id (mongodb driver)",
+            self.raw.len(),
+            found,
+            None,
+        );
+
+        let (listed, page) = self.list().await?;
+        let list_rate = listed.per_second();
+        self.push(
+            &format!("GET {LIST_PAGE} (first page: {page} listed)"),
+            size,
+            listed,
+            Some((Raw::FindOne, find_rate, None)),
+        );
+        let shown = self.show().await?;
+        self.push(
+            "GET /api/tickets/:id",
+            size,
+            shown,
+            Some((Raw::FindOne, find_rate, None)),
+        );
+        let (ordered, reserved) = self.order(&fresh).await?;
+        let order_rate = ordered.per_second();
+        self.push(
+            "POST /api/orders (a fresh ticket each)",
+            size,
+            ordered,
+            Some((Raw::FindOne, find_rate, Some(ORDER_TARGET))),
+        );
+        self.settle(&reserved).await?;
+
+        self.replications.push(replication.clone());
+        self.headlines.push(Headline {
+            size: before,
+            create: create_rate,
+            order: order_rate,
+            list: list_rate,
+            replication,
+        });
+        Ok(())
+    }
+
+    fn reads(&self) -> Load {
+        Load::at_most(self.plan.reads, READ_WITHIN)
+    }
+
+    fn push(
+        &mut self,
+        what: &str,
+        size: usize,
+        measured: Measured,
+        compared: Option<(Raw, f64, Option<f64>)>,
+    ) {
+        self.rows.push(Row {
+            what: what.to_owned(),
+            size,
+            measured,
+            compared: compared.map(|(raw, raw_per_second, target)| Compared {
+                raw,
+                raw_per_second,
+                target,
+            }),
+        });
+    }
+
+    /// Creates tickets through the tickets service's own store (no HTTP), `IN_FLIGHT` at once,
+    /// until `size` exist, and waits until the orders service has replicated them all.
+    async fn seed_to(&mut self, size: usize) -> anyhow::Result<()> {
+        let missing = size.saturating_sub(self.tickets.len());
+        if missing == 0 {
+            return Ok(());
+        }
+        progress(&format!("seeding {missing} tickets through the store"));
+        let before = self.tickets.len();
+        let (store, owner) = (&self.store, self.seller_id);
+        let price = Money::from_cents(2_500).map_err(|err| anyhow::anyhow!("{err:?}"))?;
+        let (stored, ids) = measure(
+            "seeding through the store",
+            Load::all(missing),
+            |i| async move {
+                let title =
+                    Title::parse(&format!("seeded {}", before + i)).map_err(anyhow::Error::msg)?;
+                let ticket = store.create(title, price, owner).await?;
+                Ok(ticket.id.to_hex())
+            },
+        )
+        .await?;
+        self.tickets.extend(ids);
+        let replication = self
+            .replicated("seeded through Tickets::create", before, missing, &stored)
+            .await?;
+        self.replications.push(replication);
+        self.push(
+            "seeding: Tickets::create (the store, no HTTP)",
+            before,
+            stored,
+            None,
+        );
+        Ok(())
+    }
+
+    async fn create_tickets(&self) -> anyhow::Result<(Measured, Vec<String>)> {
+        let seller = &self.seller;
+        measure(
+            "POST /api/tickets",
+            Load::all(self.plan.created),
+            |i| async move {
+                let answer = seller
+                    .post(
+                        "/api/tickets",
+                        json!({ "title": format!("bench {i}"), "price": 25 }),
+                    )
+                    .await?;
+                expect(&answer, StatusCode::CREATED)?;
+                answer.body["id"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .context("a created ticket without an id")
+            },
+        )
+        .await
+    }
+
+    /// Waits until the orders replica holds every ticket created so far; `written` is the
+    /// measurement that wrote the last `count` of them.
+    async fn replicated(
+        &self,
+        how: &str,
+        size: usize,
+        count: usize,
+        written: &Measured,
+    ) -> anyhow::Result<Replication> {
+        let want = self.tickets.len() as u64;
+        let deadline = Duration::from_secs(60) + Duration::from_millis(50) * count as u32;
+        let until = Instant::now() + deadline;
+        let held = loop {
+            let held = self
+                .replica
+                .distinct("entity", doc! {})
+                .await
+                .context("counting the orders service's replica")?
+                .len() as u64;
+            if held >= want {
+                break Instant::now();
+            }
+            anyhow::ensure!(
+                Instant::now() < until,
+                "the orders replica holds {held} of {want} tickets after {deadline:?}"
+            );
+            tokio::time::sleep(REPLICA_POLL).await;
+        };
+        Ok(Replication {
+            how: how.to_owned(),
+            size,
+            tickets: count,
+            after_last: held - written.finished,
+            from_first: held - (written.finished - written.elapsed),
+            target: how.starts_with("POST").then_some(REPLICATION_TARGET),
+        })
+    }
+
+    async fn list(&self) -> anyhow::Result<(Measured, usize)> {
+        let seller = &self.seller;
+        let first = seller.get(LIST_PAGE).await?;
+        expect(&first, StatusCode::OK)?;
+        let page = listed(&first.body).context("the list answered no array of tickets")?;
+        let (measured, _) = measure("GET /api/tickets", self.reads(), |_| async move {
+            expect(&seller.get(LIST_PAGE).await?, StatusCode::OK)
+        })
+        .await?;
+        Ok((measured, page))
+    }
+
+    async fn show(&self) -> anyhow::Result<Measured> {
+        let (seller, tickets) = (&self.seller, &self.tickets);
+        let (measured, _) = measure("GET /api/tickets/:id", self.reads(), |i| async move {
+            let id = &tickets[spread(i, tickets.len())];
+            expect(
+                &seller.get(&format!("/api/tickets/{id}")).await?,
+                StatusCode::OK,
+            )
+        })
+        .await?;
+        Ok(measured)
+    }
+
+    /// One order per fresh ticket; returns the tickets ordered.
+    async fn order(&self, fresh: &[String]) -> anyhow::Result<(Measured, Vec<String>)> {
+        let buyer = &self.buyer;
+        let load = Load::at_most(self.plan.ordered.min(fresh.len()), READ_WITHIN);
+        measure("POST /api/orders", load, |i| async move {
+            let ticket = &fresh[i];
+            let answer = buyer
+                .post("/api/orders", json!({ "ticketId": ticket }))
+                .await?;
+            expect(&answer, StatusCode::CREATED)?;
+            Ok(ticket.clone())
+        })
+        .await
+    }
+
+    /// Waits until the tickets service shows every ordered ticket reserved (`order.created`
+    /// handled), so the next round does not share the machine with this one's events.
+    async fn settle(&self, reserved: &[String]) -> anyhow::Result<()> {
+        progress("waiting for the orders' events to settle");
+        let seller = &self.seller;
+        measure("waiting for reservations", Load::all(reserved.len()), |i| {
+            let path = format!("/api/tickets/{}", reserved[i]);
+            async move {
+                eventually(Duration::from_secs(120), async || {
+                    let answer = seller.get(&path).await.ok()?;
+                    answer.body["orderId"].is_string().then_some(())
+                })
+                .await
+                .with_context(|| format!("{path} never showed its reservation"))
+            }
+        })
+        .await?;
+        Ok(())
+    }
+
+    fn report(&self) -> String {
+        let cores = std::thread::available_parallelism().map_or(0, usize::from);
+        let mut out = format!(
+            "Fleet of {} binaries behind nginx, database at {}, {cores} cores; \
+             {IN_FLIGHT} requests in flight throughout; scale {}.\n\n",
+            self.fleet.binary_dir().display(),
+            self.fleet.mongo_uri(),
+            self.plan.scale
+        );
+        out.push_str(&report::rates(&self.rows));
+        out.push('\n');
+        out.push_str(&report::replication(&self.replications));
+        out.push('\n');
+        let memory: Vec<(&str, Option<u64>)> = Service::ALL
+            .into_iter()
+            .map(|service| (service.name(), self.fleet.rss_kib(service)))
+            .collect();
+        out.push_str(&report::memory(&memory));
+        out.push('\n');
+        let sizes: Vec<usize> = self.headlines.iter().map(|h| h.size).collect();
+        let figures = |f: fn(&Headline) -> String| self.headlines.iter().map(f).collect();
+        out.push_str(&report::node_comparison(
+            &sizes,
+            &[
+                NodeComparison {
+                    label: "POST /api/tickets, req/s".into(),
+                    node: "271–315",
+                    ours: figures(|h| report::per_second(h.create)),
+                },
+                NodeComparison {
+                    label: "POST /api/orders, req/s".into(),
+                    node: "24–33",
+                    ours: figures(|h| report::per_second(h.order)),
+                },
+                NodeComparison {
+                    label: format!(
+                        "{} tickets replicated into orders",
+                        report::thousands(self.plan.created)
+                    ),
+                    node: "3.4–4.0 s",
+                    ours: figures(|h| {
+                        format!(
+                            "{} after the last 201 ({} from the first request)",
+                            report::seconds(h.replication.after_last),
+                            report::seconds(h.replication.from_first)
+                        )
+                    }),
+                },
+                NodeComparison {
+                    label: "GET /api/tickets, req/s".into(),
+                    node: "21–24 (every ticket)",
+                    ours: figures(|h| format!("{} (first page)", report::per_second(h.list))),
+                },
+            ],
+        ));
+        out
+    }
+}
+
+fn expect(answer: &Answer, want: StatusCode) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        answer.status == want,
+        "answered {} instead of {want}: {}",
+        answer.status,
+        answer.body
+    );
+    Ok(())
+}
+
+/// How many tickets a page of the list holds: a bare array, or the first array in an object.
+fn listed(body: &Value) -> Option<usize> {
+    match body {
+        Value::Array(tickets) => Some(tickets.len()),
+        Value::Object(fields) => fields
+            .values()
+            .find_map(|value| value.as_array().map(Vec::len)),
+        _ => None,
+    }
+}
+
+fn progress(what: &str) {
+    eprintln!("==> bench: {what}");
+}
+
+/// The bench's databases hold thousands of tickets: it leaves none behind.
+async fn drop_databases(mongo: &str, names: &[String]) {
+    let Ok(client) = mongodb::Client::with_uri_str(mongo).await else {
+        return;
+    };
+    for name in names {
+        if let Err(err) = client.database(name).drop().await {
+            eprintln!("could not drop database {name}: {err}");
+        }
     }
 }

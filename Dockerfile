@@ -8,9 +8,12 @@
 #
 # chef     the Rust toolchain and cargo-chef
 # planner  recipe.json: the workspace's manifests and Cargo.lock, without the sources
-# builder  the dependencies of every binary, cooked in their own layer (release profile), then
-#          the one service. The cooked layer does not depend on SERVICE, so Docker builds it once
-#          for all five images and again only when a Cargo.toml or Cargo.lock changes; and
+# deps     the dependencies of every binary, cooked (release profile): the slow part, which
+#          depends on the Cargo.toml files and Cargo.lock only, never on SERVICE
+# builder  the one service, compiled on top of the cooked dependencies. Its base is
+#          DEPS_IMAGE: the `deps` stage of this file by default; skaffold builds `deps` once as
+#          the image ticketing/rust-deps and passes it in (an artifact dependency), so the five
+#          service builds, on Cloud Build in particular, share one cook instead of five.
 #          `--bin` without `-p` resolves features for the whole workspace, as the cook did, so
 #          no dependency is rebuilt per service.
 # runtime  Debian slim with CA certificates only, the binary, a non-root user.
@@ -21,6 +24,7 @@
 
 ARG RUST_VERSION=1.95
 ARG DEBIAN_RELEASE=trixie
+ARG DEPS_IMAGE=deps
 
 FROM rust:${RUST_VERSION}-slim-${DEBIAN_RELEASE} AS chef
 ARG CARGO_CHEF_VERSION=0.1.78
@@ -31,9 +35,12 @@ FROM chef AS planner
 COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
-FROM chef AS builder
+FROM chef AS deps
 COPY --from=planner /app/recipe.json recipe.json
 RUN cargo chef cook --release --locked --bins --recipe-path recipe.json
+
+FROM ${DEPS_IMAGE} AS builder
+WORKDIR /app
 COPY . .
 # Declared after the cook, so that layer is shared by every service.
 ARG SERVICE
@@ -44,6 +51,9 @@ RUN if [ -z "${SERVICE}" ]; then \
  && cp "target/release/${SERVICE}" /app/service
 
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
+# Unpinned on purpose: Debian's security updates replace old package versions, so a pinned
+# version stops resolving; the release (DEBIAN_RELEASE) is pinned instead.
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \

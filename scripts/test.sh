@@ -20,6 +20,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo build (the end-to-end tests run the service binaries)"
 cargo build --workspace --bins --locked
 
+step "Kubernetes manifests, Dockerfiles, workflows: kubeconform, hadolint, actionlint"
+scripts/k8s-checks.sh
+
 step "cargo test"
 cargo test --workspace --locked "$@"
 

@@ -1,7 +1,7 @@
 //! Offline checks of the deployment, run by `cargo test -p infra-checks` (and so by
 //! `scripts/test.sh`): no Docker engine or cluster is needed.
 //!
-//! - [`manifests`]: every document of `infra/k8s/*.yaml` parsed into its typed Kubernetes API
+//! - [`manifests`]: every document of each deployment variant's manifests (`infra/k8s/**`) parsed into its typed Kubernetes API
 //!   object (k8s-openapi), with the round trip that turns the types' silent dropping of unknown
 //!   fields into an error;
 //! - [`schema`]: a small JSON Schema validator, enough for skaffold's published schema;

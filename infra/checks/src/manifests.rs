@@ -1,4 +1,6 @@
-//! The Kubernetes manifests of `infra/k8s/`, parsed into k8s-openapi's typed API objects.
+//! The Kubernetes manifests of `infra/k8s/`, parsed into k8s-openapi's typed API objects, as
+//! each deployment gets them ([`Variant`]): what skaffold deploys for a profile (its `rawYaml`)
+//! plus the backing services applied with kubectl for that cluster kind.
 //!
 //! k8s-openapi's types skip fields they do not know and default required fields that are
 //! missing, as the API server's lenient decoding would not; so each document is deserialized
@@ -13,16 +15,130 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{Container, EnvVar, PodTemplateSpec, Service};
-use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Container, EnvVar, PodTemplateSpec, Service};
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::serde::Serialize;
 use k8s_openapi::serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{parse_yaml_documents, read_repo_file, repo_root};
+use crate::{glob, load_yaml_file, parse_yaml_documents, read_repo_file, repo_root};
 
 /// Where the manifests live, relative to the repository root.
 pub const MANIFEST_DIR: &str = "infra/k8s";
+
+/// The custom resources the manifests may hold (cert-manager's, on GKE): `(apiVersion, kind)`.
+/// k8s-openapi has no types for them; scripts/k8s-checks.sh validates them against the schema
+/// vendored in infra/checks/schemas/, and the tests here check what they refer to.
+pub const CUSTOM_KINDS: [(&str, &str); 1] = [("cert-manager.io/v1", "ClusterIssuer")];
+
+/// One way the fleet is deployed: a cluster kind with its skaffold profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Variant {
+    /// minikube: `skaffold dev` / `skaffold run` without a profile.
+    Minikube,
+    /// GKE: `skaffold run -p gke`.
+    Gke,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 2] = [Variant::Minikube, Variant::Gke];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Minikube => "minikube",
+            Variant::Gke => "gke",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// The skaffold profile that deploys it (`None`: the default configuration).
+    pub fn profile(self) -> Option<&'static str> {
+        match self {
+            Variant::Minikube => None,
+            Variant::Gke => Some("gke"),
+        }
+    }
+
+    /// The folders applied with `kubectl apply -f` before skaffold runs (infra/k8s/README.md):
+    /// the backing services and the NetworkPolicies, never deployed by skaffold.
+    pub fn backing_dirs(self) -> [&'static str; 2] {
+        match self {
+            Variant::Minikube => ["infra/k8s/backing", "infra/k8s/backing-minikube"],
+            Variant::Gke => ["infra/k8s/backing", "infra/k8s/backing-gke"],
+        }
+    }
+}
+
+/// The `manifests.rawYaml` patterns skaffold deploys for `variant`: the profile's own list when
+/// it has one (a profile's list replaces the base list), else the base list.
+pub fn skaffold_raw_yaml(variant: Variant) -> Result<Vec<String>, String> {
+    let config = load_yaml_file("skaffold.yaml")?;
+    let base = config.pointer("/manifests/rawYaml");
+    let list = match variant.profile() {
+        None => base,
+        Some(name) => {
+            let profile = config
+                .get("profiles")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .find(|p| p.get("name").and_then(Value::as_str) == Some(name))
+                .ok_or_else(|| format!("skaffold.yaml: no profile {name}"))?;
+            profile.pointer("/manifests/rawYaml").or(base)
+        }
+    };
+    let list = list
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("skaffold.yaml: no manifests.rawYaml for {}", variant.name()))?;
+    list.iter()
+        .map(|v| {
+            v.as_str()
+                .map(String::from)
+                .ok_or_else(|| "skaffold.yaml: a rawYaml entry is not a string".to_string())
+        })
+        .collect()
+}
+
+/// Every manifest file of `variant`, relative to the repository root, in apply order: the
+/// backing folders, then skaffold's `rawYaml` matches.
+pub fn variant_files(variant: Variant) -> Result<Vec<String>, String> {
+    let mut files = Vec::new();
+    for dir in variant.backing_dirs() {
+        let found = yaml_files_in(dir)?;
+        if found.is_empty() {
+            return Err(format!("{dir}: no manifests"));
+        }
+        files.extend(found);
+    }
+    for pattern in skaffold_raw_yaml(variant)? {
+        let found = glob::expand(&repo_root(), &pattern)?;
+        if found.is_empty() {
+            return Err(format!("skaffold.yaml: rawYaml {pattern} matches no file"));
+        }
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// The `*.yaml`/`*.yml` files directly in `dir` (relative to the repository root), sorted.
+pub fn yaml_files_in(dir: &str) -> Result<Vec<String>, String> {
+    let entries = std::fs::read_dir(repo_root().join(dir)).map_err(|e| format!("{dir}: {e}"))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| format!("{dir}: {e}"))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
+            files.push(format!("{dir}/{name}"));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
 
 /// The kinds the manifests may contain. A Secret is deliberately not one of them: secrets are
 /// created with `kubectl create secret` (infra/k8s/README.md), never committed.
@@ -32,6 +148,15 @@ pub enum Object {
     StatefulSet(Box<StatefulSet>),
     Service(Box<Service>),
     Ingress(Box<Ingress>),
+    NetworkPolicy(Box<NetworkPolicy>),
+    HorizontalPodAutoscaler(Box<HorizontalPodAutoscaler>),
+    PodDisruptionBudget(Box<PodDisruptionBudget>),
+    ConfigMap(Box<ConfigMap>),
+    /// One of [`CUSTOM_KINDS`]: its kind and name (the document itself is in `raw`).
+    Custom {
+        kind: &'static str,
+        name: String,
+    },
 }
 
 /// One YAML document of one manifest file.
@@ -53,6 +178,11 @@ impl Document {
             Object::StatefulSet(_) => StatefulSet::KIND,
             Object::Service(_) => Service::KIND,
             Object::Ingress(_) => Ingress::KIND,
+            Object::NetworkPolicy(_) => NetworkPolicy::KIND,
+            Object::HorizontalPodAutoscaler(_) => HorizontalPodAutoscaler::KIND,
+            Object::PodDisruptionBudget(_) => PodDisruptionBudget::KIND,
+            Object::ConfigMap(_) => ConfigMap::KIND,
+            Object::Custom { kind, .. } => kind,
         }
     }
 
@@ -62,6 +192,11 @@ impl Document {
             Object::StatefulSet(o) => &o.metadata.name,
             Object::Service(o) => &o.metadata.name,
             Object::Ingress(o) => &o.metadata.name,
+            Object::NetworkPolicy(o) => &o.metadata.name,
+            Object::HorizontalPodAutoscaler(o) => &o.metadata.name,
+            Object::PodDisruptionBudget(o) => &o.metadata.name,
+            Object::ConfigMap(o) => &o.metadata.name,
+            Object::Custom { name, .. } => return name,
         };
         name.as_deref().unwrap_or("<unnamed>")
     }
@@ -95,6 +230,27 @@ pub fn parse_object(raw: &Value) -> Result<Object, String> {
         strict::<Service>(raw).map(|o| Object::Service(Box::new(o)))
     } else if is(Ingress::API_VERSION, Ingress::KIND) {
         strict::<Ingress>(raw).map(|o| Object::Ingress(Box::new(o)))
+    } else if is(NetworkPolicy::API_VERSION, NetworkPolicy::KIND) {
+        strict::<NetworkPolicy>(raw).map(|o| Object::NetworkPolicy(Box::new(o)))
+    } else if is(
+        HorizontalPodAutoscaler::API_VERSION,
+        HorizontalPodAutoscaler::KIND,
+    ) {
+        strict::<HorizontalPodAutoscaler>(raw).map(|o| Object::HorizontalPodAutoscaler(Box::new(o)))
+    } else if is(PodDisruptionBudget::API_VERSION, PodDisruptionBudget::KIND) {
+        strict::<PodDisruptionBudget>(raw).map(|o| Object::PodDisruptionBudget(Box::new(o)))
+    } else if is(ConfigMap::API_VERSION, ConfigMap::KIND) {
+        strict::<ConfigMap>(raw).map(|o| Object::ConfigMap(Box::new(o)))
+    } else if let Some((_, custom)) = CUSTOM_KINDS.iter().find(|(v, k)| is(v, k)) {
+        let name = raw
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| format!("{custom} without metadata.name"))?;
+        Ok(Object::Custom {
+            kind: custom,
+            name: name.to_string(),
+        })
     } else if kind == "Secret" {
         Err("a Secret is committed: create it with `kubectl create secret` instead (infra/k8s/README.md)".into())
     } else {
@@ -172,29 +328,62 @@ pub struct Manifests {
     pub documents: Vec<Document>,
 }
 
-/// The manifest files, relative to the repository root, sorted: every `*.yaml`/`*.yml` in
-/// `infra/k8s/`.
+/// Every manifest file of the repository, relative to its root, sorted: each `*.yaml`/`*.yml`
+/// anywhere under `infra/k8s/`.
 pub fn manifest_files() -> Result<Vec<String>, String> {
-    let dir = repo_root().join(MANIFEST_DIR);
-    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{MANIFEST_DIR}: {e}"))?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let name = entry
-            .map_err(|e| format!("{MANIFEST_DIR}: {e}"))?
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
-        if name.ends_with(".yaml") || name.ends_with(".yml") {
-            files.push(format!("{MANIFEST_DIR}/{name}"));
-        }
-    }
-    files.sort();
+    let mut files = glob::expand(&repo_root(), &format!("{MANIFEST_DIR}/**"))?;
+    files.retain(|f| f.ends_with(".yaml") || f.ends_with(".yml"));
     Ok(files)
 }
 
-/// Parses every document of every manifest file; the error lists every problem found.
-pub fn load() -> Result<Manifests, Vec<String>> {
-    let files = manifest_files().map_err(|e| vec![e])?;
+/// The manifests of one deployment variant, parsed.
+pub fn load(variant: Variant) -> Result<Manifests, Vec<String>> {
+    let files = variant_files(variant).map_err(|e| vec![e])?;
+    load_files(files).map_err(|problems| {
+        problems
+            .into_iter()
+            .map(|p| format!("[{}] {p}", variant.name()))
+            .collect()
+    })
+}
+
+/// Every variant's manifests; panics with every problem found (for the tests).
+pub fn load_all() -> Vec<(Variant, Manifests)> {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for variant in Variant::ALL {
+        match load(variant) {
+            Ok(manifests) => out.push((variant, manifests)),
+            Err(p) => problems.extend(p),
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "the manifests have problems:\n  {}",
+        problems.join("\n  ")
+    );
+    out
+}
+
+/// The text of `files` as one YAML stream, as written (what `kubectl apply -f` and skaffold's
+/// rawYaml send, before skaffold's labels and image tags), each file headed by a comment naming it.
+pub fn render(files: &[String]) -> Result<String, String> {
+    let mut out = String::new();
+    for file in files {
+        let text = read_repo_file(file)?;
+        out.push_str(&format!(
+            "---\n# {file}\n{}",
+            text.trim_start_matches("---\n")
+        ));
+        if !text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+/// Parses every document of `files`; the error lists every problem found.
+pub fn load_files(files: Vec<String>) -> Result<Manifests, Vec<String>> {
     let mut documents = Vec::new();
     let mut problems = Vec::new();
     for file in files {
@@ -275,6 +464,45 @@ impl Manifests {
             Object::Ingress(o) => Some(o.as_ref()),
             _ => None,
         })
+    }
+
+    pub fn network_policies(&self) -> impl Iterator<Item = &NetworkPolicy> {
+        self.documents.iter().filter_map(|d| match &d.object {
+            Object::NetworkPolicy(o) => Some(o.as_ref()),
+            _ => None,
+        })
+    }
+
+    pub fn autoscalers(&self) -> impl Iterator<Item = &HorizontalPodAutoscaler> {
+        self.documents.iter().filter_map(|d| match &d.object {
+            Object::HorizontalPodAutoscaler(o) => Some(o.as_ref()),
+            _ => None,
+        })
+    }
+
+    pub fn disruption_budgets(&self) -> impl Iterator<Item = &PodDisruptionBudget> {
+        self.documents.iter().filter_map(|d| match &d.object {
+            Object::PodDisruptionBudget(o) => Some(o.as_ref()),
+            _ => None,
+        })
+    }
+
+    pub fn config_maps(&self) -> impl Iterator<Item = &ConfigMap> {
+        self.documents.iter().filter_map(|d| match &d.object {
+            Object::ConfigMap(o) => Some(o.as_ref()),
+            _ => None,
+        })
+    }
+
+    pub fn config_map(&self, name: &str) -> Option<&ConfigMap> {
+        self.config_maps()
+            .find(|c| c.metadata.name.as_deref() == Some(name))
+    }
+
+    pub fn custom(&self, kind: &str) -> impl Iterator<Item = &Document> {
+        self.documents
+            .iter()
+            .filter(move |d| matches!(&d.object, Object::Custom { kind: k, .. } if *k == kind))
     }
 
     pub fn service(&self, name: &str) -> Option<&Service> {

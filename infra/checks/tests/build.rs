@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use infra_checks::manifests::{self, Manifests, manifest_files};
+use infra_checks::manifests::{self, Manifests, Variant, manifest_files};
 use infra_checks::routes::{
     Route, ingress_paths, ingress_route, nginx_comment_routes, nginx_location_routes,
 };
@@ -19,10 +19,9 @@ const SKAFFOLD_API_VERSION: &str = "skaffold/v4beta14";
 /// The first skaffold release that reads `skaffold/v4beta14`.
 const SKAFFOLD_MIN_VERSION: [u32; 3] = [2, 19, 0];
 
-fn load() -> Manifests {
-    manifests::load().unwrap_or_else(|problems| {
-        panic!("the manifests have problems:\n  {}", problems.join("\n  "))
-    })
+/// The manifests of every deployment variant (minikube, gke).
+fn load_all() -> Vec<(Variant, Manifests)> {
+    manifests::load_all()
 }
 
 fn skaffold() -> Value {
@@ -103,32 +102,39 @@ fn the_schema_check_rejects_unknown_fields_wrong_types_and_two_builders() {
 }
 
 #[test]
-fn skaffold_deploys_exactly_the_manifests_the_checks_read() {
+fn skaffold_deploys_the_services_of_each_profile_and_never_the_backing_folders() {
     let config = skaffold();
-    let patterns: Vec<&str> = config
-        .pointer("/manifests/rawYaml")
-        .and_then(Value::as_array)
-        .expect("manifests.rawYaml")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
     let mut deployed = BTreeSet::new();
-    for pattern in &patterns {
-        let files = glob::expand(&repo_root(), pattern).unwrap_or_else(|e| panic!("{e}"));
-        assert!(!files.is_empty(), "rawYaml {pattern} matches no file");
-        deployed.extend(files);
+    for variant in Variant::ALL {
+        let patterns = manifests::skaffold_raw_yaml(variant).unwrap_or_else(|e| panic!("{e}"));
+        for pattern in &patterns {
+            let files = glob::expand(&repo_root(), pattern).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!files.is_empty(), "rawYaml {pattern} matches no file");
+            for file in &files {
+                assert!(
+                    file.ends_with(".yaml"),
+                    "{file}: README.md and friends are not manifests"
+                );
+                assert!(
+                    !variant
+                        .backing_dirs()
+                        .iter()
+                        .any(|d| file.starts_with(&format!("{d}/"))),
+                    "{file}: skaffold must not deploy the backing services (a new run id in \
+                     their pod templates restarts them on every deploy)"
+                );
+            }
+            deployed.extend(files);
+        }
     }
-    let checked: BTreeSet<String> = manifest_files()
+    let all: BTreeSet<String> = manifest_files()
         .expect("the manifest files")
         .into_iter()
+        .filter(|f| !f.contains("/backing"))
         .collect();
     assert_eq!(
-        deployed, checked,
-        "skaffold's rawYaml {patterns:?} vs the files the checks parse"
-    );
-    assert!(
-        deployed.iter().all(|f| f.ends_with(".yaml")),
-        "README.md and friends are not manifests"
+        deployed, all,
+        "the files skaffold deploys (some profile) vs the manifests outside the backing folders"
     );
     assert!(
         config.pointer("/deploy/kubectl").is_some(),
@@ -138,43 +144,59 @@ fn skaffold_deploys_exactly_the_manifests_the_checks_read() {
 
 #[test]
 fn every_image_we_deploy_is_built_by_skaffold_and_every_artifact_is_deployed() {
-    let manifests = load();
     let config = skaffold();
-    let built: BTreeSet<&str> = artifacts(&config)
+    // Artifacts other artifacts are built on (`requires`), not deployed themselves.
+    let bases: BTreeSet<&str> = artifacts(&config)
         .iter()
-        .filter_map(|a| str_at(a, "/image"))
+        .flat_map(|a| {
+            a.get("requires")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(|r| str_at(r, "/image"))
         .collect();
-    assert_eq!(
-        built.len(),
-        artifacts(&config).len(),
-        "one artifact per image"
-    );
-    let mut ours = BTreeSet::new();
-    for workload in manifests.workloads() {
-        for container in workload.containers() {
-            let image = container.image.as_deref().unwrap_or_default();
-            if image.starts_with("ticketing/") {
-                assert!(
-                    built.contains(image),
-                    "{}: image {image} is built by no skaffold artifact",
-                    workload.name
-                );
-                ours.insert(image);
-            } else {
-                // A public image: pinned to a version, never `latest`.
-                let tag = image
-                    .rsplit_once(':')
-                    .map(|(_, tag)| tag)
-                    .unwrap_or_default();
-                assert!(
-                    !tag.is_empty() && tag != "latest",
-                    "{}: {image} has no version tag",
-                    workload.name
-                );
+    for (_, manifests) in load_all() {
+        let built: BTreeSet<&str> = artifacts(&config)
+            .iter()
+            .filter_map(|a| str_at(a, "/image"))
+            .collect();
+        assert_eq!(
+            built.len(),
+            artifacts(&config).len(),
+            "one artifact per image"
+        );
+        let mut ours = BTreeSet::new();
+        for workload in manifests.workloads() {
+            for container in workload.containers() {
+                let image = container.image.as_deref().unwrap_or_default();
+                if image.starts_with("ticketing/") {
+                    assert!(
+                        built.contains(image),
+                        "{}: image {image} is built by no skaffold artifact",
+                        workload.name
+                    );
+                    ours.insert(image);
+                } else {
+                    // A public image: pinned to a version, never `latest`.
+                    let tag = image
+                        .rsplit_once(':')
+                        .map(|(_, tag)| tag)
+                        .unwrap_or_default();
+                    assert!(
+                        !tag.is_empty() && tag != "latest",
+                        "{}: {image} has no version tag",
+                        workload.name
+                    );
+                }
             }
         }
+        let deployable: BTreeSet<&str> = built.difference(&bases).copied().collect();
+        assert_eq!(
+            ours, deployable,
+            "every artifact is used by a Deployment (or is a base of others)"
+        );
     }
-    assert_eq!(ours, built, "every artifact is used by a Deployment");
     for profile in config
         .get("profiles")
         .and_then(Value::as_array)
@@ -405,6 +427,51 @@ fn minikube_builds_stay_local_and_the_gke_profile_builds_on_cloud_build() {
         gke.pointer("/deploy/kubectl").is_some(),
         "gke: deploy.kubectl"
     );
+    // The layer cache: the dependency image is cached from its previous build, found under the
+    // stable tag of the sha256 tagger, with BuildKit's inline cache metadata.
+    assert!(
+        gke.pointer("/build/tagPolicy/sha256").is_some(),
+        "gke: tagPolicy sha256 (a stable tag to cache from; deployed by digest)"
+    );
+    assert_eq!(
+        gke.pointer("/build/platforms"),
+        Some(&json!(["linux/amd64"])),
+        "gke: platforms (BuildKit on Cloud Build)"
+    );
+    let mut patched = config.clone();
+    let patches = gke
+        .get("patches")
+        .and_then(Value::as_array)
+        .expect("gke: patches");
+    apply_patches(&mut patched, patches).unwrap_or_else(|e| panic!("gke: {e}"));
+    let deps = artifacts(&patched)
+        .iter()
+        .find(|a| str_at(a, "/image") == Some("ticketing/rust-deps"))
+        .expect("an artifact ticketing/rust-deps");
+    assert_eq!(
+        deps.pointer("/docker/cacheFrom"),
+        Some(&json!(["ticketing/rust-deps"])),
+        "gke: the dependency image is cached from its previous build"
+    );
+    assert_eq!(
+        str_at(deps, "/docker/buildArgs/BUILDKIT_INLINE_CACHE"),
+        Some("1"),
+        "gke: the dependency image carries its cache metadata"
+    );
+    assert_eq!(str_at(deps, "/docker/target"), Some("deps"));
+    for artifact in artifacts(&patched) {
+        let image = str_at(artifact, "/image").unwrap_or_default();
+        if RUST_SERVICES
+            .iter()
+            .any(|s| image == format!("ticketing/{s}"))
+        {
+            assert_eq!(
+                artifact.get("requires"),
+                Some(&json!([{"image": "ticketing/rust-deps", "alias": "DEPS_IMAGE"}])),
+                "{image}: built on the dependency image (requires, alias DEPS_IMAGE)"
+            );
+        }
+    }
     let context = str_at(gke, "/deploy/kubeContext").expect("gke: deploy.kubeContext");
     assert!(
         context.starts_with("gke_"),
@@ -508,9 +575,17 @@ fn the_dockerfile_caches_dependencies_and_runs_one_service_as_non_root() {
         "the planner prepares the recipe"
     );
 
+    // The cook has a stage of its own (`deps`, built once as ticketing/rust-deps by skaffold),
+    // which never sees the sources nor SERVICE; the builder starts from it (DEPS_IMAGE, by
+    // default that very stage) and adds the sources and the one service.
+    let deps = named("deps");
+    let cook = position(deps, "RUN", "cargo chef cook").expect("the deps stage cooks");
+    assert!(
+        position(deps, "COPY", ". .").is_none()
+            && !deps.instructions.iter().any(|i| i.args.contains("SERVICE")),
+        "the deps stage depends on the recipe only"
+    );
     let builder = named("builder");
-    let cook =
-        position(builder, "RUN", "cargo chef cook").expect("the builder cooks the dependencies");
     let copy_sources = position(builder, "COPY", ". .").expect("the builder copies the sources");
     let arg = builder
         .instructions
@@ -519,14 +594,19 @@ fn the_dockerfile_caches_dependencies_and_runs_one_service_as_non_root() {
         .expect("ARG SERVICE");
     let build = position(builder, "RUN", "cargo build").expect("the builder builds the service");
     assert!(
-        cook < copy_sources,
-        "dependencies are cooked before the sources are copied in"
+        copy_sources < build && arg < build,
+        "the builder copies the sources and takes SERVICE before it builds"
+    );
+    assert_eq!(
+        builder.from, "deps",
+        "the builder's base defaults to the deps stage (ARG DEPS_IMAGE=deps)"
     );
     assert!(
-        cook < arg,
-        "ARG SERVICE comes after the cook, so the dependency layer is shared by all services"
+        text.lines()
+            .any(|l| l.trim() == "FROM ${DEPS_IMAGE} AS builder"),
+        "FROM ${{DEPS_IMAGE}} AS builder: skaffold passes the prebuilt dependency image"
     );
-    let cook_args = &builder.instructions[cook].args;
+    let cook_args = &deps.instructions[cook].args;
     let build_args = &builder.instructions[build].args;
     assert!(
         cook_args.contains("--release") && build_args.contains("--release"),
@@ -699,13 +779,20 @@ fn the_local_nginx_and_the_ingress_route_alike() {
         comments, locations,
         "the nginx template's `# route:` comments and its location blocks"
     );
-    let manifests = load();
-    let ingress: BTreeSet<Route> = manifests
-        .ingresses()
-        .flat_map(ingress_paths)
-        .map(|p| ingress_route(&p))
-        .collect();
-    assert_eq!(ingress, locations, "the Ingress routes vs the local nginx");
+    for (variant, manifests) in load_all() {
+        let ingress: BTreeSet<Route> = manifests
+            .ingresses()
+            .flat_map(ingress_paths)
+            .map(|p| ingress_route(&p))
+            .collect();
+        assert_eq!(
+            ingress,
+            locations,
+            "{}: the Ingress routes vs the local nginx",
+            variant.name()
+        );
+    }
+    let ingress = locations.clone();
     let paths: BTreeSet<&str> = ingress.iter().map(|r| r.path.as_str()).collect();
     assert_eq!(
         paths,
@@ -746,46 +833,22 @@ fn the_nginx_parser_refuses_what_it_cannot_compare() {
 // ---------------------------------------------------------------------------------------------
 // README and workflows
 
+/// (Every Secret and key the manifests read is created by the README: tests/isolation_and_scale.rs.)
 #[test]
-fn the_readme_creates_every_secret_the_manifests_use_and_walks_to_skaffold_dev() {
+fn the_readme_walks_minikube_and_gke_end_to_end() {
     let readme = read_repo_file("infra/k8s/README.md").unwrap_or_else(|e| panic!("{e}"));
-    let manifests = load();
-    let mut secrets = BTreeSet::new();
-    for workload in manifests.workloads() {
-        for container in workload.containers() {
-            for var in container.env.iter().flatten() {
-                if let Some(r) = var
-                    .value_from
-                    .as_ref()
-                    .and_then(|s| s.secret_key_ref.as_ref())
-                {
-                    secrets.insert((r.name.clone(), r.key.clone()));
-                }
-            }
-        }
-    }
-    assert!(!secrets.is_empty());
-    // A command may continue over lines ending in `\`.
-    let commands: Vec<String> = readme
-        .replace("\\\n", " ")
-        .lines()
-        .map(String::from)
-        .collect();
-    for (name, key) in &secrets {
-        let created = commands.iter().any(|c| {
-            c.contains(&format!("kubectl create secret generic {name} "))
-                && c.contains(&format!("--from-literal={key}="))
-        });
-        assert!(
-            created,
-            "infra/k8s/README.md: no `kubectl create secret generic {name} … --from-literal={key}=…`"
-        );
-    }
     for step in [
+        "minikube start --cni=calico",
         "minikube addons enable ingress",
         "ticketing.dev",
+        "kubectl create secret tls ticketing-tls",
+        "openssl req -x509",
         "skaffold dev",
+        "--enable-dataplane-v2",
+        "cert-manager",
         "skaffold run -p gke",
+        "replicaSet=",
+        "kubectl rollout status statefulset/nats",
     ] {
         assert!(
             readme.contains(step),
@@ -863,6 +926,14 @@ fn the_deploy_workflow_builds_and_deploys_main_with_the_gke_profile() {
         "deploy.yml names the GKE context"
     );
     check_scripts_exist("deploy.yml", &runs);
+    assert!(
+        runs.contains("apply -f infra/k8s/backing -f infra/k8s/backing-gke"),
+        "deploy.yml applies the backing services with kubectl"
+    );
+    assert!(
+        !runs.contains("--tag"),
+        "deploy.yml leaves tagging to the gke profile (sha256: the layer cache needs a stable tag)"
+    );
     let version = deploy
         .pointer("/env/SKAFFOLD_VERSION")
         .and_then(Value::as_str)

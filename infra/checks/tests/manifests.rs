@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use infra_checks::manifests::{self, parse_object};
+use infra_checks::manifests::{self, Variant, parse_object};
 use infra_checks::parse_yaml_documents;
 
 fn problems_of(yaml: &str) -> String {
@@ -19,37 +19,66 @@ fn problems_of(yaml: &str) -> String {
 
 #[test]
 fn every_manifest_document_parses_into_its_typed_api_object() {
-    let manifests = manifests::load().unwrap_or_else(|problems| {
-        panic!("the manifests have problems:\n  {}", problems.join("\n  "))
-    });
-    assert!(
-        manifests.documents.len() >= 15,
-        "expected every component's manifests, found {} documents",
-        manifests.documents.len()
-    );
-    let kinds: BTreeSet<&str> = manifests.documents.iter().map(|d| d.kind()).collect();
+    for (variant, manifests) in manifests::load_all() {
+        assert!(
+            manifests.documents.len() >= 30,
+            "{}: expected every component's manifests, found {} documents",
+            variant.name(),
+            manifests.documents.len()
+        );
+        let kinds: BTreeSet<&str> = manifests.documents.iter().map(|d| d.kind()).collect();
+        let mut expected = BTreeSet::from([
+            "ConfigMap",
+            "Deployment",
+            "Ingress",
+            "NetworkPolicy",
+            "Service",
+            "StatefulSet",
+        ]);
+        if variant == Variant::Gke {
+            expected.extend([
+                "ClusterIssuer",
+                "HorizontalPodAutoscaler",
+                "PodDisruptionBudget",
+            ]);
+        }
+        assert_eq!(kinds, expected, "{}: kinds found", variant.name());
+    }
+}
+
+#[test]
+fn every_manifest_file_is_deployed_by_some_variant() {
+    let all: BTreeSet<String> = manifests::manifest_files()
+        .expect("the manifest files")
+        .into_iter()
+        .collect();
+    let mut used = BTreeSet::new();
+    for variant in Variant::ALL {
+        used.extend(manifests::variant_files(variant).unwrap_or_else(|e| panic!("{e}")));
+    }
     assert_eq!(
-        kinds,
-        BTreeSet::from(["Deployment", "Ingress", "Service", "StatefulSet"]),
-        "kinds found"
+        all, used,
+        "every YAML file under infra/k8s/ is applied by some variant (and only those are)"
     );
 }
 
 #[test]
 fn names_are_unique_per_kind() {
-    let manifests = manifests::load().unwrap_or_else(|p| panic!("{}", p.join("\n")));
-    let mut seen = BTreeSet::new();
-    for document in &manifests.documents {
-        assert!(
-            seen.insert((document.kind(), document.name().to_string())),
-            "{} is defined twice",
-            document.describe()
-        );
-        assert!(
-            document.raw.pointer("/metadata/namespace").is_none(),
-            "{}: no namespace in the manifests (skaffold deploys to the context's namespace)",
-            document.describe()
-        );
+    for (variant, manifests) in manifests::load_all() {
+        let mut seen = BTreeSet::new();
+        for document in &manifests.documents {
+            assert!(
+                seen.insert((document.kind(), document.name().to_string())),
+                "{}: {} is defined twice",
+                variant.name(),
+                document.describe()
+            );
+            assert!(
+                document.raw.pointer("/metadata/namespace").is_none(),
+                "{}: no namespace in the manifests (they go to the context's namespace)",
+                document.describe()
+            );
+        }
     }
 }
 

@@ -84,3 +84,27 @@ pub async fn documents_of(store: &VersionedStore<Item>, id: TicketId) -> u64 {
         .await
         .expect("count")
 }
+
+/// The keys, nonces and lineages of `id`'s documents, for failure messages.
+pub async fn describe(store: &VersionedStore<Item>, id: TicketId) -> Vec<String> {
+    use futures::TryStreamExt;
+    store
+        .collection()
+        .find(doc! { "entity": id })
+        .await
+        .expect("query")
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("documents")
+        .iter()
+        .map(|doc| {
+            format!(
+                "{} nonce={:?} lineage={:?} held={:?}",
+                doc.get_str("_id").unwrap_or("?"),
+                doc.get("nonce"),
+                doc.get("lineage"),
+                doc.get("held")
+            )
+        })
+        .collect()
+}

@@ -42,7 +42,11 @@ async fn cancellations_older_than_the_stream_retention_are_forgotten() {
         Applied::Applied,
         "the reservation is stored as the event says …"
     );
-    let ticket = tickets.find(ticket.id).await.expect("find").expect("exists");
+    let ticket = tickets
+        .find(ticket.id)
+        .await
+        .expect("find")
+        .expect("exists");
     assert_eq!(
         ticket.order_id, None,
         "… and undone at once: the recent cancellation is still remembered"

@@ -547,8 +547,10 @@ start() {
       return
     fi
     if keep_running_ferretdb; then
-      live_pid ferretdb >/dev/null && say ferretdb "already up ($FERRETDB_BACKEND backend)"
-      return
+      if live_pid ferretdb >/dev/null; then
+        say ferretdb "already up ($FERRETDB_BACKEND backend)"
+      fi
+      return 0
     fi
   fi
   case $name in

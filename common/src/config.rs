@@ -75,6 +75,18 @@ pub fn seconds_or(name: &'static str, default: u64) -> Result<Duration, ConfigEr
     Ok(Duration::from_secs(seconds))
 }
 
+/// A URL without the credentials it may carry (`scheme://user:secret@host/…` →
+/// `scheme://***@host/…`), for logs and messages.
+pub fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
 /// Where the HTTP server listens. `PORT` 0 asks the OS for a free port (tests).
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
@@ -217,6 +229,44 @@ impl NatsConfig {
     }
 }
 
+/// How the one event stream is kept (DESIGN.md §4). The service that starts applies it to the
+/// stream (create or update), so every replica of every service must be given the same values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamConfig {
+    /// Copies of every event JetStream keeps (`EVENTS_STREAM_REPLICAS`): 1 on a single NATS
+    /// server, 3 on a three-node JetStream cluster, so losing one node loses nothing.
+    pub replicas: usize,
+}
+
+impl StreamConfig {
+    pub const DEFAULT_REPLICAS: usize = 1;
+    /// JetStream's own limit.
+    pub const MAX_REPLICAS: usize = 5;
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::new(parse_or("EVENTS_STREAM_REPLICAS", Self::DEFAULT_REPLICAS)?)
+    }
+
+    pub fn new(replicas: usize) -> Result<Self, ConfigError> {
+        if (1..=Self::MAX_REPLICAS).contains(&replicas) {
+            Ok(Self { replicas })
+        } else {
+            Err(ConfigError::Invalid {
+                name: "EVENTS_STREAM_REPLICAS",
+                reason: format!("{replicas} is not between 1 and {}", Self::MAX_REPLICAS),
+            })
+        }
+    }
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        Self {
+            replicas: Self::DEFAULT_REPLICAS,
+        }
+    }
+}
+
 /// How every event listener of the service runs (DESIGN.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventsConfig {
@@ -294,6 +344,27 @@ mod tests {
             let err = EventsConfig::new(bad).expect_err("out of range");
             assert!(err.to_string().contains("EVENT_CONCURRENCY"), "{err}");
         }
+    }
+
+    #[test]
+    fn stream_replicas_must_be_in_range_and_named() {
+        assert_eq!(StreamConfig::new(3).map(|c| c.replicas), Ok(3));
+        assert_eq!(StreamConfig::default().replicas, 1);
+        for bad in [0, StreamConfig::MAX_REPLICAS + 1] {
+            let err = StreamConfig::new(bad).expect_err("out of range");
+            assert!(err.to_string().contains("EVENTS_STREAM_REPLICAS"), "{err}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_redacted_from_urls() {
+        assert_eq!(
+            redact("mongodb://u:secret@db:27017/auth"),
+            "mongodb://***@db:27017/auth"
+        );
+        assert_eq!(redact("nats://t0ken@nats:4222"), "nats://***@nats:4222");
+        assert_eq!(redact("mongodb://db:27017/auth"), "mongodb://db:27017/auth");
+        assert_eq!(redact("no scheme@host"), "no scheme@host");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! MongoDB access shared by every service: connecting to the service's own database, the
-//! readiness probe, and recognising a unique-index violation.
+//! MongoDB access shared by every service: the client for the service's own database, the ping
+//! that tells whether the server answers (start-up waits on it, `/readyz` asks it), and
+//! recognising a unique-index violation.
 
 use std::time::Duration;
 
@@ -12,18 +13,24 @@ use mongodb::{
     options::{ClientOptions, IndexOptions},
 };
 
-use crate::{config::MongoConfig, server::ReadinessProbe};
+use crate::{
+    config::{self, MongoConfig},
+    server::ReadinessProbe,
+};
 
 /// MongoDB's error code for a write that breaks a unique index.
 const DUPLICATE_KEY: i32 = 11000;
 /// MongoDB's error code for a collection that does not exist.
 const NAMESPACE_NOT_FOUND: i32 = 26;
 
+/// The service's database. The driver connects lazily and reconnects by itself, so this does
+/// not wait for the server (nor fail when it is down): [`ping`] tells whether it answers. It
+/// fails only for a URI the driver cannot use.
 pub async fn connect(config: &MongoConfig, app_name: &str) -> anyhow::Result<Database> {
     let mut options = ClientOptions::parse(&config.uri).await.with_context(|| {
         format!(
             "MONGO_URI {} is not a valid MongoDB URI",
-            redact(&config.uri)
+            config::redact(&config.uri)
         )
     })?;
     options.app_name = Some(app_name.to_owned());
@@ -90,14 +97,13 @@ pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
     }
 }
 
-/// The URI without its password, for messages.
-fn redact(uri: &str) -> String {
-    match (uri.find("://"), uri.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***{}", &uri[..scheme], &uri[at..])
-        }
-        _ => uri.to_owned(),
-    }
+/// One round trip to the server: fails while it is down or unreachable (after the client's
+/// server selection timeout), succeeds as soon as it answers again.
+pub async fn ping(db: &Database) -> anyhow::Result<()> {
+    db.run_command(doc! { "ping": 1 })
+        .await
+        .context("MongoDB did not answer a ping")?;
+    Ok(())
 }
 
 impl ReadinessProbe for Database {
@@ -106,23 +112,6 @@ impl ReadinessProbe for Database {
     }
 
     fn check(&self) -> BoxFuture<'_, anyhow::Result<()>> {
-        Box::pin(async move {
-            self.run_command(doc! { "ping": 1 }).await?;
-            Ok(())
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_redacted_from_uris() {
-        assert_eq!(
-            redact("mongodb://u:secret@db:27017/auth"),
-            "mongodb://***@db:27017/auth"
-        );
-        assert_eq!(redact("mongodb://db:27017/auth"), "mongodb://db:27017/auth");
+        Box::pin(ping(self))
     }
 }

@@ -5,6 +5,7 @@
 
 mod fleet;
 mod process;
+pub mod standalone;
 mod user;
 
 pub use fleet::{Fleet, FleetOptions, Service};

@@ -7,9 +7,9 @@ use apalis_redis::Config;
 use axum::Router;
 use redis::aio::ConnectionManager;
 use ticketing_common::{
-    app::{Service, Worker},
-    events::EventBus,
-    server::{self, Probes},
+    app::{Service, Starting, Worker},
+    config::StreamConfig,
+    server::Probes,
 };
 
 use crate::{
@@ -25,9 +25,16 @@ pub const SERVICE: &str = "expiration";
 /// How often finished jobs are deleted from Redis.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
+/// Serves `/healthz` at once, waits for Redis and NATS (retrying for as long as it takes), then
+/// returns the service with its listener and job worker.
 pub async fn build(settings: Settings) -> anyhow::Result<Service> {
+    let stream = StreamConfig::from_env()?;
     let redis = connection::connect(&settings.redis).await?;
-    let bus = EventBus::connect(&settings.nats).await?;
+    let starting = Starting::bind(SERVICE, &settings.http).await?;
+    let redis_at = format!("Redis at {}", settings.redis.redacted_url());
+    let redis_answers = starting.wait_for(&redis_at, || connection::ping(&redis));
+    let (bus, ()) = tokio::join!(starting.event_bus(&settings.nats, &stream), redis_answers);
+    let bus = bus?;
     let storage = scheduler::storage_config(&settings.redis.namespace);
     let jobs = JobWorker {
         conn: redis.clone(),
@@ -39,15 +46,12 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
             uuid::Uuid::new_v4().simple()
         ),
     };
-    let router = server::app(
-        Router::new(),
-        Probes::new(vec![
-            Box::new(RedisProbe(redis.clone())),
-            Box::new(bus.clone()),
-        ]),
-    );
-    Ok(Service::bind(SERVICE, &settings.http, router)
-        .await?
+    let probes = Probes::new(vec![
+        Box::new(RedisProbe(redis.clone())),
+        Box::new(bus.clone()),
+    ]);
+    Ok(starting
+        .ready(Router::new(), probes)
         .with_worker(Worker::listener(
             &bus,
             SERVICE,

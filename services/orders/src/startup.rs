@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use ticketing_common::{
-    app::{Service, Worker},
-    events::{EventBus, OutboxRelay, OutboxSignal, TicketCreated, TicketUpdated},
-    mongo, server,
+    app::{Service, Starting, Worker},
+    config::StreamConfig,
+    events::{OutboxRelay, OutboxSignal, TicketCreated, TicketUpdated},
+    server,
     session::Sessions,
 };
 
@@ -22,12 +23,24 @@ pub const SERVICE: &str = "orders";
 /// How often reservations left behind by a crash are looked for.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(30);
 
+/// Serves `/healthz` at once, waits for MongoDB and NATS (retrying for as long as it takes),
+/// then opens the stores (indexes) and returns the service serving its routes.
 pub async fn build(settings: Settings) -> anyhow::Result<Service> {
-    let db = mongo::connect(&settings.mongo, SERVICE).await?;
-    let bus = EventBus::connect(&settings.nats).await?;
+    let stream = StreamConfig::from_env()?;
+    let starting = Starting::bind(SERVICE, &settings.http).await?;
+    let (db, bus) = tokio::try_join!(
+        starting.mongo(&settings.mongo, SERVICE),
+        starting.event_bus(&settings.nats, &stream),
+    )?;
     let signal = OutboxSignal::default();
-    let orders = Orders::open(&db, signal.clone()).await?;
-    let tickets = TicketReplicas::open(&db).await?;
+    let (orders, tickets) = starting
+        .wait_for("the orders stores (indexes)", || async {
+            Ok((
+                Orders::open(&db, signal.clone()).await?,
+                TicketReplicas::open(&db).await?,
+            ))
+        })
+        .await;
     let state = AppState {
         orders: orders.clone(),
         tickets: tickets.clone(),
@@ -36,12 +49,9 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         order_expiration: settings.order_expiration,
     };
     let relay = OutboxRelay::new(bus.publisher(), vec![orders.outbox_collection()], signal);
-    let router = server::app(
-        routes::router().with_state(state.clone()),
-        server::Probes::new(vec![Box::new(db), Box::new(bus.clone())]),
-    );
-    Ok(Service::bind(SERVICE, &settings.http, router)
-        .await?
+    let probes = server::Probes::new(vec![Box::new(db), Box::new(bus.clone())]);
+    Ok(starting
+        .ready(routes::router().with_state(state.clone()), probes)
         .with_worker(Worker::outbox_relay(relay))
         .with_worker(Worker::listener(
             &bus,

@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use ticketing_common::{
-    app::{Service, Worker},
-    events::{EventBus, OutboxRelay, OutboxSignal},
-    mongo, server,
+    app::{Service, Starting, Worker},
+    config::StreamConfig,
+    events::{OutboxRelay, OutboxSignal},
+    server,
     session::Sessions,
 };
 
@@ -22,14 +23,27 @@ use crate::{
 
 pub const SERVICE: &str = "payments";
 
+/// Serves `/healthz` at once, waits for MongoDB and NATS (retrying for as long as it takes),
+/// then opens the stores (indexes) and returns the service serving its routes.
 pub async fn build(settings: Settings) -> anyhow::Result<Service> {
-    let db = mongo::connect(&settings.mongo, SERVICE).await?;
-    let bus = EventBus::connect(&settings.nats).await?;
-    let signal = OutboxSignal::default();
-    let orders = OrderReplicas::open(&db).await?;
-    let payments = Payments::open(&db, signal.clone()).await?;
+    let stream = StreamConfig::from_env()?;
     let gateway = Gateway::new(&settings.stripe)?;
-    let refunder = Refunder::new(Refunds::open(&db).await?, gateway.clone());
+    let starting = Starting::bind(SERVICE, &settings.http).await?;
+    let (db, bus) = tokio::try_join!(
+        starting.mongo(&settings.mongo, SERVICE),
+        starting.event_bus(&settings.nats, &stream),
+    )?;
+    let signal = OutboxSignal::default();
+    let (orders, payments, refunds) = starting
+        .wait_for("the payments stores (indexes)", || async {
+            Ok((
+                OrderReplicas::open(&db).await?,
+                Payments::open(&db, signal.clone()).await?,
+                Refunds::open(&db).await?,
+            ))
+        })
+        .await;
+    let refunder = Refunder::new(refunds, gateway.clone());
     let state = AppState {
         orders: orders.clone(),
         payments: payments.clone(),
@@ -38,13 +52,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         sessions: Sessions::new(&settings.session),
     };
     let relay = OutboxRelay::new(bus.publisher(), vec![payments.outbox_collection()], signal);
-    let router = server::app(
-        routes::router().with_state(state.clone()),
-        // Stripe is not probed: its outage is a 502 per payment, not a reason to stop serving.
-        server::Probes::new(vec![Box::new(db), Box::new(bus.clone())]),
-    );
-    Ok(Service::bind(SERVICE, &settings.http, router)
-        .await?
+    // Stripe is not probed: its outage is a 502 per payment, not a reason to stop serving.
+    let probes = server::Probes::new(vec![Box::new(db), Box::new(bus.clone())]);
+    Ok(starting
+        .ready(routes::router().with_state(state.clone()), probes)
         .with_worker(Worker::outbox_relay(relay))
         .with_worker(Worker::listener(
             &bus,

@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use ticketing_common::{
-    app::{Service, Worker},
-    events::{EventBus, OutboxRelay, OutboxSignal},
-    mongo, server,
+    app::{Service, Starting, Worker},
+    config::StreamConfig,
+    events::{OutboxRelay, OutboxSignal},
+    server,
     session::Sessions,
 };
 
@@ -23,23 +24,31 @@ const REPAIR_INTERVAL: Duration = Duration::from_secs(10);
 /// How often cancellations older than the event stream's retention are forgotten.
 const FORGET_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
+/// Serves `/healthz` at once, waits for MongoDB and NATS (retrying for as long as it takes),
+/// then opens the store (indexes, start-up repair) and returns the service serving its routes.
 pub async fn build(settings: Settings) -> anyhow::Result<Service> {
-    let db = mongo::connect(&settings.mongo, SERVICE).await?;
-    let bus = EventBus::connect(&settings.nats).await?;
+    let stream = StreamConfig::from_env()?;
+    let starting = Starting::bind(SERVICE, &settings.http).await?;
+    let (db, bus) = tokio::try_join!(
+        starting.mongo(&settings.mongo, SERVICE),
+        starting.event_bus(&settings.nats, &stream),
+    )?;
     let signal = OutboxSignal::default();
-    let tickets = Tickets::open(&db, signal.clone()).await?;
-    tickets.repair().await?;
+    let tickets = starting
+        .wait_for("the tickets store (indexes, start-up repair)", || async {
+            let tickets = Tickets::open(&db, signal.clone()).await?;
+            tickets.repair().await?;
+            Ok(tickets)
+        })
+        .await;
     let relay = OutboxRelay::new(bus.publisher(), vec![tickets.outbox_collection()], signal);
     let state = AppState {
         tickets: tickets.clone(),
         sessions: Sessions::new(&settings.session),
     };
-    let router = server::app(
-        routes::router().with_state(state),
-        server::Probes::new(vec![Box::new(db), Box::new(bus.clone())]),
-    );
-    Ok(Service::bind(SERVICE, &settings.http, router)
-        .await?
+    let probes = server::Probes::new(vec![Box::new(db), Box::new(bus.clone())]);
+    Ok(starting
+        .ready(routes::router().with_state(state), probes)
         .with_worker(Worker::outbox_relay(relay))
         .with_worker(tickets.repairer(REPAIR_INTERVAL))
         .with_worker(forget_old_cancellations(tickets.clone()))

@@ -246,6 +246,7 @@ impl<T: Versioned> VersionedStore<T> {
             .try_collect()
             .await
             .context("reading a page")?;
+        let newest = self.newest_versions(&revisions).await?;
         let mut page: Vec<T> = Vec::with_capacity(revisions.len());
         let mut last: Option<Bson> = None;
         for revision in revisions {
@@ -253,10 +254,54 @@ impl<T: Versioned> VersionedStore<T> {
                 continue;
             }
             last = Some(revision.entity.clone());
-            page.push(revision.state);
+            // A change in flight: the new revision no longer matches the filter, the old one
+            // still does until its writer deletes it. The entity is what its newest says.
+            let is_newest = newest.iter().any(|(entity, version)| {
+                *entity == revision.entity && *version == revision.version
+            });
+            if is_newest {
+                page.push(revision.state);
+            }
         }
         page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(page)
+    }
+
+    /// The newest version of each entity among `revisions`: one more round trip, so a list never
+    /// shows a state that a change has already replaced.
+    async fn newest_versions(
+        &self,
+        revisions: &[Revision<T>],
+    ) -> anyhow::Result<Vec<(Bson, Version)>> {
+        if revisions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let entities: Vec<Bson> = revisions.iter().map(|r| r.entity.clone()).collect();
+        let versions: Vec<Document> = self
+            .revisions
+            .clone_with_type::<Document>()
+            .find(doc! { "entity": { "$in": entities } })
+            .projection(doc! { "entity": 1, "version": 1 })
+            .await
+            .context("checking a page for newer versions")?
+            .try_collect()
+            .await
+            .context("reading a page's versions")?;
+        let mut newest: Vec<(Bson, Version)> = Vec::new();
+        for document in versions {
+            let (Some(entity), Some(version)) = (
+                document.get("entity").cloned(),
+                document.get_i64("version").ok().and_then(Version::new),
+            ) else {
+                continue;
+            };
+            match newest.iter_mut().find(|(known, _)| *known == entity) {
+                Some((_, held)) if *held < version => *held = version,
+                Some(_) => {}
+                None => newest.push((entity, version)),
+            }
+        }
+        Ok(newest)
     }
 
     /// Stores a new entity at its initial version: one round trip; `false` if it already exists.

@@ -321,20 +321,20 @@ fn workspace_root() -> PathBuf {
 
 /// Where the service binaries are: `TICKETING_BIN_DIR` (the benchmark points it at a release
 /// build), else the debug build of this workspace.
-fn binary_dir() -> PathBuf {
+pub(crate) fn binary_dir() -> PathBuf {
     std::env::var_os("TICKETING_BIN_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| target_dir().join("debug"))
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"))
 }
 
 /// A Go-installed tool: $GOBIN, $GOPATH/bin or ~/go/bin, as scripts/backing-services.sh installs them.
-fn go_binary(name: &str) -> anyhow::Result<PathBuf> {
+pub(crate) fn go_binary(name: &str) -> anyhow::Result<PathBuf> {
     let candidates = [
         std::env::var_os("GOBIN").map(PathBuf::from),
         std::env::var_os("GOPATH").map(|path| PathBuf::from(path).join("bin")),

@@ -17,7 +17,10 @@ use tokio::{
     task::{JoinHandle, JoinSet},
 };
 
-use crate::process::Process;
+use crate::{
+    fleet::{binary_dir, go_binary, target_dir},
+    process::Process,
+};
 
 /// The shared FerretDB the project's scripts start.
 pub const FERRETDB: &str = "127.0.0.1:27017";
@@ -251,37 +254,4 @@ async fn wait_for_port(port: u16) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     bail!("nothing listens on port {port} after 20 s")
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Where the service binaries are: `TICKETING_BIN_DIR`, else the debug build of this workspace
-/// (as the fleet finds them).
-fn binary_dir() -> PathBuf {
-    std::env::var_os("TICKETING_BIN_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| target_dir().join("debug"))
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
-}
-
-/// A Go-installed tool: $GOBIN, $GOPATH/bin or ~/go/bin, as scripts/backing-services.sh installs them.
-fn go_binary(name: &str) -> anyhow::Result<PathBuf> {
-    let candidates = [
-        std::env::var_os("GOBIN").map(PathBuf::from),
-        std::env::var_os("GOPATH").map(|path| PathBuf::from(path).join("bin")),
-        std::env::var_os("HOME").map(|home| PathBuf::from(home).join("go/bin")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .map(|dir| dir.join(name))
-        .find(|path| path.exists())
-        .with_context(|| format!("{name} not found: run scripts/backing-services.sh up"))
 }

@@ -2,9 +2,11 @@
 //! `{"errors":[{"message":"…","field":"…"}]}` with the status codes of DESIGN.md §2; the cause chain
 //! of an unexpected error goes to the log and never into the body.
 
+use std::time::Duration;
+
 use axum::{
     Json,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
@@ -52,6 +54,9 @@ pub enum ApiError {
     NotAuthorized,
     #[error("Not Found")]
     NotFound,
+    /// Too many attempts at something throttled (sign-in): 429 with `Retry-After`.
+    #[error("Too many attempts; try again in {} seconds", whole_seconds(*.retry_after))]
+    TooManyAttempts { retry_after: Duration },
     /// A service we depend on (Stripe) failed; its message is safe to show.
     #[error("{0}")]
     BadGateway(String),
@@ -70,6 +75,7 @@ impl ApiError {
             Self::Rejected { status, .. } => *status,
             Self::NotAuthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -104,14 +110,27 @@ impl IntoResponse for ApiError {
         if let Self::Unexpected(err) = &self {
             tracing::error!(error = ?err, "request failed unexpectedly");
         }
-        (
+        let mut response = (
             status,
             Json(ErrorBody {
                 errors: &self.errors(),
             }),
         )
-            .into_response()
+            .into_response();
+        if let Self::TooManyAttempts { retry_after } = &self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(whole_seconds(*retry_after)));
+        }
+        response
     }
+}
+
+/// A wait as the whole seconds a client is told (`Retry-After` has no fractions): rounded up,
+/// and at least one, so "try again in 0 seconds" is never said.
+fn whole_seconds(wait: Duration) -> u64 {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    seconds.max(1)
 }
 
 /// The rendering of a bare status (unknown route, wrong method, panics) in the normalized shape.
@@ -167,6 +186,31 @@ mod tests {
             body,
             serde_json::json!({"errors":[{"message":"TicketId must be provided","field":"ticketId"}]})
         );
+    }
+
+    #[tokio::test]
+    async fn too_many_attempts_says_when_to_retry_in_the_body_and_the_header() {
+        let response = ApiError::TooManyAttempts {
+            retry_after: Duration::from_millis(41_200),
+        }
+        .into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("42")
+        );
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body readable");
+        let body: serde_json::Value = serde_json::from_slice(&bytes).expect("json body");
+        assert_eq!(
+            body,
+            serde_json::json!({"errors":[{"message":"Too many attempts; try again in 42 seconds"}]})
+        );
+        assert_eq!(whole_seconds(Duration::ZERO), 1);
     }
 
     #[tokio::test]

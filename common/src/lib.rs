@@ -10,6 +10,7 @@ pub mod events;
 pub mod extract;
 pub mod mongo;
 pub mod pagination;
+pub mod protect;
 pub mod server;
 pub mod session;
 pub mod store;

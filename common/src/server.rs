@@ -1,6 +1,7 @@
 //! Runs a service's HTTP API the same way everywhere: the normalized 404/405/500 bodies,
-//! request ids and tracing, `/healthz` and `/readyz`, the 503 answers of a service that is still
-//! starting, and graceful shutdown on SIGTERM/SIGINT.
+//! request ids and tracing, the limits and security headers of [`crate::protect`], `/healthz`
+//! and `/readyz`, the 503 answers of a service that is still starting, and graceful shutdown on
+//! SIGTERM/SIGINT.
 
 use std::{
     any::Any,
@@ -19,6 +20,7 @@ use axum::{
     body::Body,
     extract::State,
     http::{HeaderName, Request, StatusCode},
+    middleware,
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -38,6 +40,7 @@ use tower_http::{
 use crate::{
     ApiError,
     error::{FieldError, status_response},
+    protect::{self, BodyLimit},
 };
 
 /// How long in-flight requests may take to finish once shutdown starts (k8s grace is 30 s).
@@ -153,8 +156,13 @@ pub fn gated_app(gate: Gate) -> Router {
         .merge(Router::new().route("/readyz", get(readyz)).with_state(gate))
         .fallback_service(tower::service_fn(move |request| routes.clone().route(request)))
         .method_not_allowed_fallback(|| async { status_response(StatusCode::METHOD_NOT_ALLOWED) })
+        // A route's own limit (BodyLimit::layer) is applied after this one and wins.
+        .layer(BodyLimit::DEFAULT.layer())
+        .layer(middleware::from_fn(protect::limit_requests))
         .layer(CookieManagerLayer::new())
         .layer(CatchPanicLayer::custom(on_panic))
+        // Outside the panic handler, so a 500 from a panic carries them too.
+        .layer(middleware::from_fn(protect::security_headers))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(TraceLayer::new(not_ready_is_no_failure()).make_span_with(|request: &Request<_>| {
             let request_id = request
@@ -237,6 +245,8 @@ pub async fn serve(
     app: Router,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
+    // The peer address is kept for per-client limits (`ClientAddress`).
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server =
         axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let drain_deadline = async {

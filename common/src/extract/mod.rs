@@ -1,10 +1,14 @@
 //! Extractors whose rejections are [`ApiError`](crate::ApiError)s, so a bad request always gets
 //! the normalized error body.
 
+mod client_address;
 mod json;
+mod text_field;
 mod user;
 mod validated;
 
-pub use json::Json;
+pub use client_address::ClientAddress;
+pub use json::{BODY_READ_TIMEOUT, Json, messages};
+pub use text_field::TextField;
 pub use user::{CurrentUser, RequireUser};
 pub use validated::ValidatedJson;

@@ -4,7 +4,7 @@ use ticketing_common::config::{
     self, ConfigError, ConfigErrors, HttpConfig, MongoConfig, SessionConfig,
 };
 
-use crate::domain::HashCost;
+use crate::{domain::HashCost, throttle::ThrottleConfig};
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -12,6 +12,7 @@ pub struct Settings {
     pub session: SessionConfig,
     pub mongo: MongoConfig,
     pub hash_cost: HashCost,
+    pub throttle: ThrottleConfig,
 }
 
 impl Settings {
@@ -22,19 +23,25 @@ impl Settings {
             SessionConfig::from_env(),
             MongoConfig::from_env(),
             hash_cost_from_env(),
+            ThrottleConfig::from_env(),
         ) {
-            (Ok(http), Ok(session), Ok(mongo), Ok(hash_cost)) => Ok(Self {
+            (Ok(http), Ok(session), Ok(mongo), Ok(hash_cost), Ok(throttle)) => Ok(Self {
                 http,
                 session,
                 mongo,
                 hash_cost,
+                throttle,
             }),
-            (http, session, mongo, hash_cost) => {
-                Err([http.err(), session.err(), mongo.err(), hash_cost.err()]
-                    .into_iter()
-                    .flatten()
-                    .collect())
-            }
+            (http, session, mongo, hash_cost, throttle) => Err([
+                http.err(),
+                session.err(),
+                mongo.err(),
+                hash_cost.err(),
+                throttle.err(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()),
         }
     }
 }

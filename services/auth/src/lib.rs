@@ -6,3 +6,4 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod throttle;

@@ -1,16 +1,21 @@
 //! Builds the auth service from its settings.
 
+use std::time::Duration;
+
 use ticketing_common::{
-    app::{Service, Starting},
+    app::{Service, Starting, Worker},
     server,
     session::Sessions,
 };
 
 use crate::{
     configuration::Settings, domain::PasswordHasher, routes, state::AppState, store::Users,
+    throttle::SignInThrottle,
 };
 
 pub const SERVICE: &str = "auth";
+/// How often strikes of ended throttling windows are deleted.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Serves `/healthz` at once, waits for MongoDB (retrying for as long as it takes), then
 /// creates the indexes and returns the service serving its routes.
@@ -20,11 +25,34 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
     let users = starting
         .wait_for("the users store (indexes)", || Users::init(&db))
         .await;
+    let throttle = starting
+        .wait_for("the sign-in throttle (indexes)", || {
+            SignInThrottle::init(&db, settings.throttle)
+        })
+        .await;
     let state = AppState {
         users,
         sessions: Sessions::new(&settings.session),
         hasher: PasswordHasher::new(settings.hash_cost),
+        throttle: throttle.clone(),
     };
     let probes = server::Probes::new(vec![Box::new(db)]);
-    Ok(starting.ready(routes::router().with_state(state), probes))
+    Ok(starting
+        .ready(routes::router().with_state(state), probes)
+        .with_worker(sweeper(throttle)))
+}
+
+/// Keeps the strikes collection to the current window (every replica sweeps; deletes are idempotent).
+fn sweeper(throttle: SignInThrottle) -> Worker {
+    Worker::new("sign-in strike sweeper", move |stop| async move {
+        loop {
+            if let Err(err) = throttle.sweep().await {
+                tracing::warn!(error = %format!("{err:#}"), "sweeping sign-in strikes failed; retrying later");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(SWEEP_INTERVAL) => {}
+                () = stop.cancelled() => return Ok(()),
+            }
+        }
+    })
 }

@@ -1,7 +1,7 @@
 use axum::extract::FromRef;
 use ticketing_common::session::Sessions;
 
-use crate::{domain::PasswordHasher, store::Users};
+use crate::{domain::PasswordHasher, store::Users, throttle::SignInThrottle};
 
 /// Everything a request handler may need, cloned cheaply into each request.
 #[derive(Clone, FromRef)]
@@ -9,4 +9,5 @@ pub struct AppState {
     pub users: Users,
     pub sessions: Sessions,
     pub hasher: PasswordHasher,
+    pub throttle: SignInThrottle,
 }

@@ -10,15 +10,27 @@ use axum::{
     routing::{get, post},
 };
 use serde::Serialize;
-use ticketing_common::{ApiError, domain::UserId, error::OrUnexpected, session::Sessions};
+use ticketing_common::{
+    ApiError, domain::UserId, error::OrUnexpected, protect::BodyLimit, session::Sessions,
+};
 use tower_cookies::Cookies;
 
 use crate::{state::AppState, store::User};
 
+/// An email (at most 254 characters) and a password (at most 64): a few hundred bytes at most,
+/// even with every character escaped.
+const CREDENTIALS_BODY: BodyLimit = BodyLimit::kib(4);
+
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/users/signup", post(signup::signup))
-        .route("/api/users/signin", post(signin::signin))
+        .route(
+            "/api/users/signup",
+            post(signup::signup).layer(CREDENTIALS_BODY.layer()),
+        )
+        .route(
+            "/api/users/signin",
+            post(signin::signin).layer(CREDENTIALS_BODY.layer()),
+        )
         .route("/api/users/signout", post(signout::signout))
         .route("/api/users/currentuser", get(current_user::current_user))
 }

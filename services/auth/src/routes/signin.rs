@@ -3,7 +3,7 @@ use serde::Deserialize;
 use ticketing_common::{
     ApiError,
     error::OrUnexpected,
-    extract::{Json, ValidatedJson},
+    extract::{ClientAddress, Json, TextField, ValidatedJson},
 };
 use tower_cookies::Cookies;
 use validator::{Validate, ValidationError};
@@ -12,25 +12,26 @@ use super::{UserBody, start_session};
 use crate::{
     domain::{Email, Password},
     state::AppState,
+    throttle::ThrottleError,
 };
 
 #[derive(Debug, Default, Deserialize, Validate)]
 #[serde(default)]
 pub struct SignInBody {
-    #[validate(custom(function = "valid_email", message = "Email must be valid"))]
-    email: String,
+    #[validate(custom(function = "valid_email"))]
+    email: TextField,
     #[validate(custom(function = "not_blank", message = "You must supply a password"))]
-    password: String,
+    password: TextField,
 }
 
-fn valid_email(raw: &str) -> Result<(), ValidationError> {
-    Email::parse(raw)
+fn valid_email(raw: &TextField) -> Result<(), ValidationError> {
+    Email::parse(raw.as_str())
         .map(drop)
-        .map_err(|_| ValidationError::new("email"))
+        .map_err(|message| ValidationError::new("email").with_message(message.into()))
 }
 
-fn not_blank(raw: &str) -> Result<(), ValidationError> {
-    if raw.trim().is_empty() {
+fn not_blank(raw: &TextField) -> Result<(), ValidationError> {
+    if raw.as_str().trim().is_empty() {
         Err(ValidationError::new("required"))
     } else {
         Ok(())
@@ -43,11 +44,23 @@ const INVALID_CREDENTIALS: &str = "Invalid credentials";
 pub async fn signin(
     State(state): State<AppState>,
     cookies: Cookies,
+    ClientAddress(address): ClientAddress,
     ValidatedJson(body): ValidatedJson<SignInBody>,
 ) -> Result<Json<UserBody>, ApiError> {
-    let email =
-        Email::parse(&body.email).map_err(|_| ApiError::bad_request(INVALID_CREDENTIALS))?;
-    let password = Password::offered(&body.password);
+    let email = Email::parse(body.email.as_str())
+        .map_err(|_| ApiError::bad_request(INVALID_CREDENTIALS))?;
+    let password = Password::offered(body.password.as_str());
+    // Before the password is looked at: a refused attempt costs no hashing and tells nothing.
+    let attempt = match state.throttle.begin(&email, address).await {
+        Ok(attempt) => attempt,
+        Err(ThrottleError::TooMany { retry_after }) => {
+            tracing::info!(?address, "sign-in throttled");
+            return Err(ApiError::TooManyAttempts { retry_after });
+        }
+        Err(ThrottleError::Database(err)) => {
+            return Err(ApiError::Unexpected(err.context("throttling a sign-in")));
+        }
+    };
     let user = state
         .users
         .find_by_email(&email)
@@ -62,6 +75,10 @@ pub async fn signin(
     match user {
         Some(user) if matches => {
             tracing::info!(user_id = %user.id, "user signed in");
+            // The sign-in stands even if this fails: the strikes then run out with their window.
+            if let Err(err) = state.throttle.succeeded(attempt).await {
+                tracing::warn!(error = %format!("{err:#}"), "clearing sign-in strikes failed");
+            }
             Ok(Json(start_session(&state.sessions, &cookies, user)?))
         }
         _ => Err(ApiError::bad_request(INVALID_CREDENTIALS)),

@@ -3,7 +3,7 @@ use serde::Deserialize;
 use ticketing_common::{
     ApiError, FieldError,
     error::OrUnexpected,
-    extract::{Json, ValidatedJson},
+    extract::{Json, TextField, ValidatedJson},
 };
 use tower_cookies::Cookies;
 use validator::{Validate, ValidationError};
@@ -18,23 +18,23 @@ use crate::{
 #[derive(Debug, Default, Deserialize, Validate)]
 #[serde(default)]
 pub struct SignUpBody {
-    #[validate(custom(function = "valid_email", message = "Email must be valid"))]
-    email: String,
+    #[validate(custom(function = "valid_email"))]
+    email: TextField,
     #[validate(custom(
         function = "valid_password",
         message = "Password must be between 8 and 64 characters"
     ))]
-    password: String,
+    password: TextField,
 }
 
-fn valid_email(raw: &str) -> Result<(), ValidationError> {
-    Email::parse(raw)
+fn valid_email(raw: &TextField) -> Result<(), ValidationError> {
+    Email::parse(raw.as_str())
         .map(drop)
-        .map_err(|_| ValidationError::new("email"))
+        .map_err(|message| ValidationError::new("email").with_message(message.into()))
 }
 
-fn valid_password(raw: &str) -> Result<(), ValidationError> {
-    Password::parse(raw)
+fn valid_password(raw: &TextField) -> Result<(), ValidationError> {
+    Password::parse(raw.as_str())
         .map(drop)
         .map_err(|_| ValidationError::new("password"))
 }
@@ -45,8 +45,9 @@ pub async fn signup(
     cookies: Cookies,
     ValidatedJson(body): ValidatedJson<SignUpBody>,
 ) -> Result<(StatusCode, Json<UserBody>), ApiError> {
-    let email = Email::parse(&body.email).map_err(|msg| field_error("email", msg))?;
-    let password = Password::parse(&body.password).map_err(|msg| field_error("password", msg))?;
+    let email = Email::parse(body.email.as_str()).map_err(|msg| field_error("email", msg))?;
+    let password =
+        Password::parse(body.password.as_str()).map_err(|msg| field_error("password", msg))?;
     let hash = state
         .hasher
         .hash(&password)

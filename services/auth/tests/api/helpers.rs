@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use auth::{configuration::Settings, domain::HashCost, startup};
+use auth::{configuration::Settings, domain::HashCost, startup, throttle::ThrottleConfig};
 use mongodb::Database;
 use reqwest::{Response, header::SET_COOKIE};
 use serde_json::{Value, json};
@@ -20,6 +20,7 @@ pub struct TestApp {
 pub struct Options {
     pub secure_cookies: bool,
     pub session_ttl: Duration,
+    pub throttle: ThrottleConfig,
 }
 
 impl Default for Options {
@@ -27,6 +28,7 @@ impl Default for Options {
         Self {
             secure_cookies: false,
             session_ttl: Duration::from_secs(900),
+            throttle: ThrottleConfig::DEFAULT,
         }
     }
 }
@@ -46,6 +48,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         mongo: testing::mongo_config(),
         // The cheapest cost the service accepts: tests hash hundreds of passwords.
         hash_cost: HashCost::new(10).expect("valid cost"),
+        throttle: options.throttle,
     };
     let sessions = Sessions::new(&settings.session);
     let db = mongo::connect(&settings.mongo, "auth-tests")

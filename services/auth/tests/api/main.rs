@@ -4,7 +4,9 @@
 mod common_behaviour;
 mod current_user;
 mod helpers;
+mod hostile;
 mod signin;
 mod signout;
 mod signup;
 mod startup;
+mod throttle;

@@ -11,8 +11,9 @@ use ticketing_common::{
     ApiError, FieldError,
     domain::{OrderId, TicketId},
     error::OrUnexpected,
-    extract::{Json, RequireUser, ValidatedJson},
+    extract::{Json, RequireUser, TextField, ValidatedJson},
     pagination::{Page, PageRequest},
+    protect::BodyLimit,
     session::Claims,
 };
 use validator::{Validate, ValidationError};
@@ -24,9 +25,15 @@ use crate::{
     store::{StoredOrder, TransitionError},
 };
 
+/// A ticket id (24 characters) is all an order's body holds.
+const ORDER_BODY: BodyLimit = BodyLimit::kib(1);
+
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/orders", get(list).post(create))
+        .route(
+            "/api/orders",
+            get(list).post(create).layer(ORDER_BODY.layer()),
+        )
         .route("/api/orders/{id}", get(show).delete(cancel))
 }
 
@@ -36,11 +43,11 @@ const TICKET_ID_REQUIRED: &str = "TicketId must be provided";
 #[serde(default, rename_all = "camelCase")]
 pub struct NewOrderBody {
     #[validate(custom(function = "valid_ticket_id", message = "TicketId must be provided"))]
-    ticket_id: String,
+    ticket_id: TextField,
 }
 
-fn valid_ticket_id(raw: &str) -> Result<(), ValidationError> {
-    TicketId::parse(raw.trim())
+fn valid_ticket_id(raw: &TextField) -> Result<(), ValidationError> {
+    TicketId::parse(raw.as_str().trim())
         .map(drop)
         .map_err(|_| ValidationError::new("ticketId"))
 }
@@ -66,7 +73,7 @@ async fn create(
     RequireUser(user): RequireUser,
     ValidatedJson(body): ValidatedJson<NewOrderBody>,
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
-    let ticket_id = TicketId::parse(body.ticket_id.trim())
+    let ticket_id = TicketId::parse(body.ticket_id.as_str().trim())
         .map_err(|_| ApiError::Validation(vec![FieldError::on("ticketId", TICKET_ID_REQUIRED)]))?;
     match lifecycle::place_order(&state, user.id, ticket_id).await {
         Ok(order) => Ok((StatusCode::CREATED, Json(order))),

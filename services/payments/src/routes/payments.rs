@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use ticketing_common::{
     ApiError, FieldError,
     domain::{OrderId, PaymentId},
-    extract::{Json, RequireUser, ValidatedJson},
+    extract::{Json, RequireUser, TextField, ValidatedJson},
+    protect::BodyLimit,
 };
 use validator::{Validate, ValidationError};
 
@@ -19,8 +20,11 @@ use crate::{
 };
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/payments", post(create))
+    Router::new().route("/api/payments", post(create).layer(PAYMENT_BODY.layer()))
 }
+
+/// An order id (24 characters) and a Stripe token (a few dozen).
+const PAYMENT_BODY: BodyLimit = BodyLimit::kib(2);
 
 const ORDER_ID_REQUIRED: &str = "OrderId must be provided";
 
@@ -28,19 +32,19 @@ const ORDER_ID_REQUIRED: &str = "OrderId must be provided";
 #[serde(default, rename_all = "camelCase")]
 pub struct NewPaymentBody {
     #[validate(custom(function = "valid_order_id", message = "OrderId must be provided"))]
-    order_id: String,
+    order_id: TextField,
     #[validate(custom(function = "valid_token"))]
-    token: String,
+    token: TextField,
 }
 
-fn valid_order_id(raw: &str) -> Result<(), ValidationError> {
-    OrderId::parse(raw.trim())
+fn valid_order_id(raw: &TextField) -> Result<(), ValidationError> {
+    OrderId::parse(raw.as_str().trim())
         .map(drop)
         .map_err(|_| ValidationError::new("orderId"))
 }
 
-fn valid_token(raw: &str) -> Result<(), ValidationError> {
-    PaymentToken::parse(raw).map(drop).map_err(|err| {
+fn valid_token(raw: &TextField) -> Result<(), ValidationError> {
+    PaymentToken::parse(raw.as_str()).map(drop).map_err(|err| {
         let code = match err {
             TokenError::Missing => "required",
             TokenError::Malformed => "malformed",
@@ -60,9 +64,9 @@ async fn create(
     RequireUser(user): RequireUser,
     ValidatedJson(body): ValidatedJson<NewPaymentBody>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    let order_id = OrderId::parse(body.order_id.trim())
+    let order_id = OrderId::parse(body.order_id.as_str().trim())
         .map_err(|_| ApiError::Validation(vec![FieldError::on("orderId", ORDER_ID_REQUIRED)]))?;
-    let token = PaymentToken::parse(&body.token)
+    let token = PaymentToken::parse(body.token.as_str())
         .map_err(|err| ApiError::Validation(vec![FieldError::on("token", err.to_string())]))?;
     match checkout::pay(&state, user.id, order_id, &token).await {
         Ok(payment) => Ok((StatusCode::CREATED, Json(Created { id: payment.id }))),

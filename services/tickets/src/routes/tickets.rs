@@ -12,8 +12,9 @@ use ticketing_common::{
     ApiError, FieldError,
     domain::{Money, MoneyError, TicketId},
     error::OrUnexpected,
-    extract::{Json, RequireUser, ValidatedJson},
+    extract::{Json, RequireUser, TextField, ValidatedJson},
     pagination::{Page, PageRequest},
+    protect::BodyLimit,
 };
 use validator::{Validate, ValidationError};
 
@@ -23,10 +24,19 @@ use crate::{
     store::EditError,
 };
 
+/// A title (at most 200 characters) and a price: well under a kibibyte, even fully escaped.
+const TICKET_BODY: BodyLimit = BodyLimit::kib(8);
+
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/tickets", get(list).post(create))
-        .route("/api/tickets/{id}", get(show).put(edit))
+        .route(
+            "/api/tickets",
+            get(list).post(create).layer(TICKET_BODY.layer()),
+        )
+        .route(
+            "/api/tickets/{id}",
+            get(show).put(edit).layer(TICKET_BODY.layer()),
+        )
 }
 
 /// Title and price, as sent for both create and edit. The price is taken as any JSON value so
@@ -35,21 +45,21 @@ pub fn router() -> Router<AppState> {
 #[serde(default)]
 pub struct TicketBody {
     #[validate(custom(function = "valid_title"))]
-    title: String,
+    title: TextField,
     #[validate(custom(function = "valid_price"))]
     price: Value,
 }
 
 impl TicketBody {
     fn parse(&self) -> Result<(Title, Money), ApiError> {
-        let title = Title::parse(&self.title).map_err(|msg| invalid("title", msg))?;
+        let title = Title::parse(self.title.as_str()).map_err(|msg| invalid("title", msg))?;
         let price = parse_price(&self.price).map_err(|msg| invalid("price", msg))?;
         Ok((title, price))
     }
 }
 
-fn valid_title(raw: &str) -> Result<(), ValidationError> {
-    Title::parse(raw)
+fn valid_title(raw: &TextField) -> Result<(), ValidationError> {
+    Title::parse(raw.as_str())
         .map(drop)
         .map_err(|msg| ValidationError::new("title").with_message(msg.into()))
 }

@@ -208,3 +208,24 @@ async fn concurrent_payments_for_one_order_make_one_payment() {
     created.assert_quiet(Duration::from_millis(500)).await;
     assert!(app.refunds_of(order).await.is_empty(), "one charge, kept");
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_an_object_never_pays() {
+    let app = spawn_app().await;
+    let buyer = UserId::new();
+    let order = app.order(buyer, 1_000).await;
+    for body in [
+        json!([order.to_string(), "tok_visa"]),
+        json!(42),
+        json!(null),
+    ] {
+        let response = app.pay(Some(buyer), &body).await;
+        assert_eq!(response.status(), 400, "{body}");
+        assert_eq!(
+            errors_of(response).await,
+            json!([{ "message": "Request body must be a JSON object" }]),
+            "{body}"
+        );
+    }
+    assert!(app.payment_of(order).await.is_none(), "nothing was charged");
+}

@@ -6,6 +6,7 @@ mod cancellations;
 mod create;
 mod edit;
 mod helpers;
+mod hostile;
 mod list;
 mod listeners;
 mod read;

@@ -1,6 +1,8 @@
 // Next.js configuration. Everything that differs between a laptop and Kubernetes is read at
 // request time from the environment (see src/lib/config.ts), so one build serves both.
 
+import { securityHeaders } from './src/lib/security-headers.mjs';
+
 /** @type {import('next').NextConfig} */
 const nextConfig = {
   reactStrictMode: true,
@@ -10,6 +12,9 @@ const nextConfig = {
   output: process.env.NEXT_STANDALONE === '1' ? 'standalone' : undefined,
   // No ESLint in this project's minimal dependency set; `next build` still type-checks.
   eslint: { ignoreDuringBuilds: true },
+  async headers() {
+    return [{ source: '/:path*', headers: securityHeaders(process.env.NODE_ENV === 'development') }];
+  },
   async rewrites() {
     // Liveness for scripts/client.sh and Kubernetes probes. It lives outside /api on purpose:
     // the ingress sends /api/* to the services.

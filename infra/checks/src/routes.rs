@@ -44,6 +44,7 @@ pub fn nginx_comment_routes(text: &str) -> Result<Vec<Route>, String> {
 /// Only plain prefix locations (no modifier, or `^~`) are accepted: they are what an Ingress
 /// `Prefix` path means; a regex or exact location, a location without `proxy_pass`, or a
 /// `proxy_pass` with a URI part (which rewrites the path, as the Ingress does not) is an error.
+/// Named and `internal` locations are not routes and are skipped.
 pub fn nginx_location_routes(text: &str) -> Result<Vec<Route>, String> {
     let tokens = tokenize(text);
     let mut routes = Vec::new();
@@ -59,6 +60,13 @@ pub fn nginx_location_routes(text: &str) -> Result<Vec<Route>, String> {
             .map(|p| i + p)
             .ok_or("a `location` without a block")?;
         let args = &tokens[i + 1..open];
+        // A named location (`@name`) or one marked `internal` is no route: no client reaches it
+        // (the local ingress's error page is one). Skip its block.
+        let named = args.last().is_some_and(|arg| arg.starts_with('@'));
+        if named || block_is_internal(&tokens, open) {
+            i = block_end(&tokens, open).ok_or("a `location` block not closed")? + 1;
+            continue;
+        }
         let path = match args {
             [path] => path.clone(),
             [modifier, path] if modifier == "^~" => path.clone(),
@@ -111,6 +119,34 @@ pub fn nginx_location_routes(text: &str) -> Result<Vec<Route>, String> {
         i = close + 1;
     }
     Ok(routes)
+}
+
+/// The index of the `}` closing the block opened at `open`.
+fn block_end(tokens: &[String], open: usize) -> Option<usize> {
+    let mut depth = 0;
+    for (j, token) in tokens.iter().enumerate().skip(open) {
+        match token.as_str() {
+            "{" => depth += 1,
+            "}" => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether the block opened at `open` holds the `internal;` directive at its own level.
+fn block_is_internal(tokens: &[String], open: usize) -> bool {
+    let Some(close) = block_end(tokens, open) else {
+        return false;
+    };
+    tokens[open + 1..close]
+        .windows(2)
+        .any(|pair| pair[0] == "internal" && pair[1] == ";")
 }
 
 /// nginx tokens: words, `{`, `}`, `;`; comments dropped.

@@ -828,6 +828,11 @@ fn the_nginx_parser_refuses_what_it_cannot_compare() {
         parse("location /api/users { return 404; }").is_err(),
         "no proxy_pass"
     );
+    // No client reaches a named or `internal` location (the ingress's error page): not a route.
+    assert_eq!(
+        parse("location = /__e { internal; return 200 '{\"a\":{}}'; } location @e { return 404; }"),
+        Ok(vec![])
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

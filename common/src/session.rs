@@ -21,6 +21,11 @@ pub struct Claims {
     pub iat: i64,
     /// Expires at, seconds since the epoch.
     pub exp: i64,
+    /// This token's own id (JWT `jti`): two sessions of one user issued in the same second are
+    /// still two tokens, so signing one out (auth's revocation) never ends its twin. Empty in
+    /// tokens issued before it existed; never shown by the API.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub jti: String,
 }
 
 impl Claims {
@@ -67,6 +72,7 @@ impl Sessions {
             email: email.into(),
             iat,
             exp: iat.saturating_add(ttl),
+            jti: uuid::Uuid::new_v4().simple().to_string(),
         }
     }
 
@@ -178,6 +184,7 @@ mod tests {
             email: "a@b.co".into(),
             iat: 1_000,
             exp: 1_900,
+            jti: String::new(),
         };
         assert!(!claims.past_half_life(1_449));
         assert!(claims.past_half_life(1_450));

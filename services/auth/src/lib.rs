@@ -2,6 +2,7 @@
 
 pub mod configuration;
 pub mod domain;
+pub mod revoked;
 pub mod routes;
 pub mod startup;
 pub mod state;

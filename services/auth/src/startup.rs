@@ -9,8 +9,8 @@ use ticketing_common::{
 };
 
 use crate::{
-    configuration::Settings, domain::PasswordHasher, routes, state::AppState, store::Users,
-    throttle::SignInThrottle,
+    configuration::Settings, domain::PasswordHasher, revoked::RevokedSessions, routes,
+    state::AppState, store::Users, throttle::SignInThrottle,
 };
 
 pub const SERVICE: &str = "auth";
@@ -35,24 +35,33 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         sessions: Sessions::new(&settings.session),
         hasher: PasswordHasher::new(settings.hash_cost),
         throttle: throttle.clone(),
+        revoked: RevokedSessions::new(&db),
     };
+    let revoked = state.revoked.clone();
     let probes = server::Probes::new(vec![Box::new(db)]);
     Ok(starting
         .ready(routes::router().with_state(state), probes)
-        .with_worker(sweeper(throttle)))
+        .with_worker(sweeper(throttle, revoked)))
 }
 
-/// Keeps the strikes collection to the current window (every replica sweeps; deletes are idempotent).
-fn sweeper(throttle: SignInThrottle) -> Worker {
-    Worker::new("sign-in strike sweeper", move |stop| async move {
-        loop {
-            if let Err(err) = throttle.sweep().await {
-                tracing::warn!(error = %format!("{err:#}"), "sweeping sign-in strikes failed; retrying later");
+/// Keeps the strikes to the current window and the revoked sessions to the unexpired ones
+/// (every replica sweeps; the deletes are idempotent).
+fn sweeper(throttle: SignInThrottle, revoked: RevokedSessions) -> Worker {
+    Worker::new(
+        "sweeper of strikes and revoked sessions",
+        move |stop| async move {
+            loop {
+                if let Err(err) = throttle.sweep().await {
+                    tracing::warn!(error = %format!("{err:#}"), "sweeping sign-in strikes failed; retrying later");
+                }
+                if let Err(err) = revoked.sweep().await {
+                    tracing::warn!(error = %format!("{err:#}"), "sweeping revoked sessions failed; retrying later");
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(SWEEP_INTERVAL) => {}
+                    () = stop.cancelled() => return Ok(()),
+                }
             }
-            tokio::select! {
-                () = tokio::time::sleep(SWEEP_INTERVAL) => {}
-                () = stop.cancelled() => return Ok(()),
-            }
-        }
-    })
+        },
+    )
 }

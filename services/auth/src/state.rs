@@ -1,7 +1,9 @@
 use axum::extract::FromRef;
 use ticketing_common::session::Sessions;
 
-use crate::{domain::PasswordHasher, store::Users, throttle::SignInThrottle};
+use crate::{
+    domain::PasswordHasher, revoked::RevokedSessions, store::Users, throttle::SignInThrottle,
+};
 
 /// Everything a request handler may need, cloned cheaply into each request.
 #[derive(Clone, FromRef)]
@@ -10,4 +12,5 @@ pub struct AppState {
     pub sessions: Sessions,
     pub hasher: PasswordHasher,
     pub throttle: SignInThrottle,
+    pub revoked: RevokedSessions,
 }

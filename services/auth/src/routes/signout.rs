@@ -1,12 +1,31 @@
 use axum::extract::State;
 use serde_json::{Value, json};
-use ticketing_common::extract::Json;
+use ticketing_common::{ApiError, error::OrUnexpected, extract::Json, session::COOKIE_NAME};
 use tower_cookies::Cookies;
 
 use crate::state::AppState;
 
-/// Always succeeds: signing out twice, or while signed out, is not an error.
-pub async fn signout(State(state): State<AppState>, cookies: Cookies) -> Json<Value> {
+/// Always succeeds for the client: signing out twice, or while signed out, is not an error. The
+/// cookie is cleared, and a valid session is revoked (crate::revoked), so the token it carried is
+/// never honoured by auth again even if a copy of it survives.
+pub async fn signout(
+    State(state): State<AppState>,
+    cookies: Cookies,
+) -> Result<Json<Value>, ApiError> {
+    let token = cookies
+        .get(COOKIE_NAME)
+        .map(|cookie| cookie.value().to_owned());
+    // Cleared first: even if the revocation below fails, the browser forgets the session.
     cookies.remove(state.sessions.removal_cookie());
-    Json(json!({}))
+    if let Some(token) = token
+        && let Some(claims) = state.sessions.verify(&token)
+    {
+        state
+            .revoked
+            .revoke(&token, &claims)
+            .await
+            .or_unexpected("revoking a session at sign-out")?;
+        tracing::info!(user_id = %claims.id, "user signed out");
+    }
+    Ok(Json(json!({})))
 }

@@ -12,6 +12,7 @@ fn claims(iat: i64, exp: i64) -> Claims {
         email: "someone@example.com".into(),
         iat,
         exp,
+        jti: String::new(),
     }
 }
 

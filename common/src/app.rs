@@ -11,7 +11,6 @@ use std::{fmt, future::Future, io, process::ExitCode, sync::Arc, time::Duration}
 
 use anyhow::Context;
 use axum::Router;
-use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 use futures::future::BoxFuture;
 use mongodb::Database;
 use tokio::{net::TcpListener, task::JoinHandle, task::JoinSet};
@@ -23,6 +22,7 @@ use crate::{
         Envelope, Event, EventBus, HandleError, Listener, ListenerOptions, OutboxRelay, listen,
     },
     mongo,
+    retry::{self, Backoff},
     server::{self, Gate, Probes},
 };
 
@@ -34,35 +34,27 @@ const WORKER_STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// request held until NATS is connected, for ever.
 const REACH_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The pauses between attempts to reach something that is not there (yet): a quarter of a second,
-/// doubling up to a second, each plus up to as much again at random so replicas do not retry in
-/// step — for ever. Short enough that a service is ready within a few seconds of its
-/// dependencies answering, long enough that waiting costs nothing.
-pub fn retry_backoff() -> ExponentialBuilder {
-    ExponentialBuilder::default()
-        .with_min_delay(Duration::from_millis(250))
-        .with_factor(2.0)
-        .with_max_delay(Duration::from_secs(1))
-        .with_jitter()
-        .without_max_times()
+/// The pauses between attempts to reach something that is not there (yet), by the fleet's
+/// back-off policy ([`retry`]): a quarter of a second, doubling up to a second — for ever. Short
+/// enough that a service is ready within a few seconds of its dependencies answering, long
+/// enough that waiting costs nothing.
+pub fn retry_backoff() -> Backoff {
+    Backoff::new(Duration::from_millis(250), Duration::from_secs(1))
 }
 
 /// The failed attempts at one thing, paced by [`retry_backoff`]: each failure is one warning
 /// saying what is awaited, why the attempt failed and when the next one comes.
 struct Attempts<'a> {
     what: &'a str,
-    delays: ExponentialBackoff,
+    delays: Backoff,
     failed: u32,
 }
 
 impl<'a> Attempts<'a> {
-    /// The longest pause, should the policy ever run dry.
-    const LONGEST: Duration = Duration::from_secs(2);
-
     fn new(what: &'a str) -> Self {
         Self {
             what,
-            delays: retry_backoff().build(),
+            delays: retry_backoff(),
             failed: 0,
         }
     }
@@ -70,7 +62,7 @@ impl<'a> Attempts<'a> {
     /// Logs the failure; returns the pause before the next attempt.
     fn failed(&mut self, err: &anyhow::Error) -> Duration {
         self.failed += 1;
-        let delay = self.delays.next().unwrap_or(Self::LONGEST);
+        let delay = self.delays.next_delay();
         tracing::warn!(
             attempt = self.failed, error = %format!("{err:#}"),
             "waiting for {}: next attempt in {delay:.1?}", self.what
@@ -151,10 +143,8 @@ impl Worker {
                     Ok(()) => return Ok(()),
                     Err(_) if stop.is_cancelled() => return Ok(()),
                     Err(err) => {
-                        let delay = attempts.failed(&err);
-                        tokio::select! {
-                            () = tokio::time::sleep(delay) => {}
-                            () = stop.cancelled() => return Ok(()),
+                        if !retry::pause(attempts.failed(&err), &stop).await {
+                            return Ok(());
                         }
                     }
                 }

@@ -1,6 +1,8 @@
 //! What every Ticketing service shares, written once: configuration, telemetry, the API error
-//! type, the session and its extractors, validated JSON, the server runner with health probes,
-//! the domain types that cross service boundaries (ids, money), and the event backbone.
+//! type, the session and its extractors, validated JSON, the request limits and security headers,
+//! the server runner with health probes, the domain types that cross service boundaries (ids,
+//! money), the event backbone, the versioned document store, and the two loops everything else
+//! uses: back-off for retries ([`retry`]) and polling until something holds ([`poll`]).
 
 pub mod app;
 pub mod config;
@@ -10,7 +12,9 @@ pub mod events;
 pub mod extract;
 pub mod mongo;
 pub mod pagination;
+pub mod poll;
 pub mod protect;
+pub mod retry;
 pub mod server;
 pub mod session;
 pub mod store;

@@ -95,23 +95,10 @@ pub fn nats_config() -> crate::config::NatsConfig {
     }
 }
 
-/// Polls `check` until it yields a value or `deadline` passes: assertions about asynchronous
-/// effects wait for them rather than sleeping a fixed time.
-pub async fn eventually<T, F, Fut>(deadline: Duration, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let until = tokio::time::Instant::now() + deadline;
-    loop {
-        if let Some(value) = check().await {
-            return Some(value);
-        }
-        if tokio::time::Instant::now() >= until {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+/// Polls `check` (every 25 ms, by [`crate::poll::until`]) until it yields a value or `deadline`
+/// passes: assertions about asynchronous effects wait for them rather than sleeping a fixed time.
+pub async fn eventually<T>(deadline: Duration, check: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    crate::poll::until(deadline, Duration::from_millis(25), check).await
 }
 
 /// Everything published on one subject of a test's bus, from the start of its stream.

@@ -8,12 +8,14 @@ use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::OrderId,
     events::{Envelope, EventId, ExpirationComplete, OrderCreated, Publisher},
+    retry::{self, Backoff},
 };
 use tokio_util::sync::CancellationToken;
 
-/// First pause before publishing again after JetStream refused or did not answer.
+/// First pause (of the fleet's back-off, `ticketing_common::retry`) before publishing again
+/// after JetStream refused or did not answer.
 const PUBLISH_RETRY_FIRST: Duration = Duration::from_millis(250);
-/// Longest pause between publish attempts while NATS is down.
+/// Longest pause between publish attempts while NATS is down (before jitter).
 const PUBLISH_RETRY_MAX: Duration = Duration::from_secs(5);
 /// How early the storage can hand a job over: its clock is in whole seconds.
 const TAKEN_EARLY_AT_MOST: Duration = Duration::from_secs(1);
@@ -76,7 +78,7 @@ impl Firing {
         let order_id = expiry.order_id;
         self.wait_until_due(expiry).await?;
         let event = expiry.event();
-        let mut delay = PUBLISH_RETRY_FIRST;
+        let mut backoff = Backoff::new(PUBLISH_RETRY_FIRST, PUBLISH_RETRY_MAX);
         let mut attempt = 1_u32;
         loop {
             match self.publisher.publish(&event).await {
@@ -93,15 +95,14 @@ impl Firing {
                     if self.stop.is_cancelled() {
                         return Err(self.handed_back(order_id));
                     }
+                    let delay = backoff.next_delay();
                     tracing::warn!(
                         %order_id, attempt, retry_in = ?delay, error = %err,
                         "publishing expiration.complete failed; retrying"
                     );
-                    tokio::select! {
-                        () = tokio::time::sleep(delay) => {}
-                        () = self.stop.cancelled() => return Err(self.handed_back(order_id)),
+                    if !retry::pause(delay, &self.stop).await {
+                        return Err(self.handed_back(order_id));
                     }
-                    delay = (delay * 2).min(PUBLISH_RETRY_MAX);
                     attempt += 1;
                 }
             }

@@ -6,7 +6,11 @@ use std::time::Duration;
 use apalis::prelude::{BackendExt, WorkerBuilder, WorkerError};
 use apalis_redis::{Config, RedisStorage};
 use redis::aio::ConnectionManager;
-use ticketing_common::{app, events::Publisher};
+use ticketing_common::{
+    app,
+    events::Publisher,
+    retry::{self, Backoff},
+};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -18,7 +22,8 @@ use crate::{
 /// How often an idle worker looks for due jobs. The storage would otherwise only look again on
 /// its heartbeat (30 s by default): this bounds how late a job fires.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
-/// First pause before restarting a worker that Redis failed.
+/// First pause (of the fleet's back-off, `ticketing_common::retry`) before restarting a worker
+/// that Redis failed, and the longest (before jitter).
 const RESTART_DELAY_FIRST: Duration = Duration::from_secs(1);
 const RESTART_DELAY_MAX: Duration = Duration::from_secs(30);
 /// A worker that ran this long before failing was healthy: the next restart is quick again.
@@ -40,7 +45,7 @@ impl JobWorker {
     }
 
     async fn run(mut self, stop: CancellationToken) -> anyhow::Result<()> {
-        let mut delay = RESTART_DELAY_FIRST;
+        let mut backoff = Backoff::new(RESTART_DELAY_FIRST, RESTART_DELAY_MAX);
         let mut run = 0_u32;
         loop {
             let name = format!("{}-{run}", self.name);
@@ -67,18 +72,17 @@ impl JobWorker {
                 }
                 Err(err) => {
                     if started.elapsed() >= HEALTHY_RUN {
-                        delay = RESTART_DELAY_FIRST;
+                        backoff.reset();
                     }
+                    let delay = backoff.next_delay();
                     // Jobs it held come back to the queue once its heartbeats are missed.
                     tracing::warn!(
                         worker = %name, error = %format!("{err:#}"), retry_in = ?delay,
                         "job worker failed; restarting it"
                     );
-                    tokio::select! {
-                        () = tokio::time::sleep(delay) => {}
-                        () = stop.cancelled() => return Ok(()),
+                    if !retry::pause(delay, &stop).await {
+                        return Ok(());
                     }
-                    delay = (delay * 2).min(RESTART_DELAY_MAX);
                     run += 1;
                 }
             }

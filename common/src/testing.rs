@@ -101,6 +101,65 @@ pub async fn eventually<T>(deadline: Duration, check: impl AsyncFnMut() -> Optio
     crate::poll::until(deadline, Duration::from_millis(25), check).await
 }
 
+/// Waits until `service`'s listener of `subject` has handled `count` events: its durable
+/// consumer has nothing left to deliver, nothing delivered and unacked (a retried event is
+/// unacked until it succeeds), and at least `count` deliveries acked. Use it wherever a test
+/// waits for a listener: before asserting that an event changed something, and above all before
+/// asserting that it changed nothing — a sleep proves neither. Panics after 20 s.
+pub async fn wait_until_handled(
+    bus: &crate::events::EventBus,
+    service: &str,
+    subject: crate::events::Subject,
+    count: u64,
+) {
+    let names = bus.names();
+    let durable = names.durable(service, subject);
+    let stream = bus
+        .jetstream()
+        .get_stream(names.stream())
+        .await
+        .expect("the test stream");
+    let handled = eventually(Duration::from_secs(20), async || {
+        // No consumer yet: the listener has not started.
+        let info = stream.consumer_info(&durable).await.ok()?;
+        let handled = info.num_pending == 0
+            && info.num_ack_pending == 0
+            && info.ack_floor.consumer_sequence >= count;
+        handled.then_some(())
+    })
+    .await;
+    if handled.is_none() {
+        panic!("{durable} did not handle {count} {subject} events within 20 s");
+    }
+}
+
+/// How many events the test's stream holds on `subject`, now. Once nothing that could publish
+/// more is left (the job done, the handler acked and the state it wrote unchanged — a write and
+/// its events are one), this is final: a test proves "published once" or "not at all" with it
+/// rather than by waiting for a quiet moment.
+pub async fn published_count(
+    bus: &crate::events::EventBus,
+    subject: crate::events::Subject,
+) -> u64 {
+    use futures::TryStreamExt;
+    let names = bus.names();
+    let stream = bus
+        .jetstream()
+        .get_stream(names.stream())
+        .await
+        .expect("the test stream");
+    let filter = names.subject(subject);
+    let mut counts = stream
+        .info_with_subjects(&filter)
+        .await
+        .expect("stream info");
+    let mut total = 0;
+    while let Some((_, count)) = counts.try_next().await.expect("stream subjects") {
+        total += count as u64;
+    }
+    total
+}
+
 /// Everything published on one subject of a test's bus, from the start of its stream.
 pub struct EventProbe<E> {
     messages: async_nats::jetstream::consumer::pull::Ordered,

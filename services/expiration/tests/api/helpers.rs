@@ -10,7 +10,7 @@ use redis::aio::ConnectionManager;
 use ticketing_common::{
     config::HttpConfig,
     domain::{Money, OrderId, OrderStatus, TicketId, UserId, Version},
-    events::{Envelope, EventBus, ExpirationComplete, OrderCreated, OrderedTicket},
+    events::{Envelope, EventBus, ExpirationComplete, OrderCreated, OrderedTicket, Subject},
     telemetry,
     testing::{self, EventProbe},
 };
@@ -149,30 +149,22 @@ impl TestApp {
 
     /// Waits until the worker acked `count` `order.created` events (its job stored for each).
     pub async fn wait_until_handled(&self, count: u64) {
-        let names = self.bus.names();
-        let stream = self
-            .bus
-            .jetstream()
-            .get_stream(names.stream())
-            .await
-            .expect("the test stream");
-        let durable = names.durable(
-            startup::SERVICE,
-            ticketing_common::events::Subject::OrderCreated,
-        );
-        testing::eventually(Duration::from_secs(10), || {
-            let (stream, durable) = (&stream, &durable);
-            async move {
-                let info = stream.consumer_info(durable).await.ok()?;
-                // Nothing left to deliver, nothing delivered unacked, and at least `count` acked.
-                let handled = info.num_pending == 0
-                    && info.num_ack_pending == 0
-                    && info.ack_floor.consumer_sequence >= count;
-                handled.then_some(())
-            }
+        testing::wait_until_handled(&self.bus, startup::SERVICE, Subject::OrderCreated, count)
+            .await;
+    }
+
+    /// Waits until `count` jobs ran to completion (their events acked by JetStream).
+    pub async fn wait_until_done(&self, count: u64) {
+        testing::eventually(Duration::from_secs(10), async || {
+            (self.done_count().await >= count).then_some(())
         })
         .await
-        .unwrap_or_else(|| panic!("the worker did not handle {count} order.created in time"));
+        .unwrap_or_else(|| panic!("{count} jobs were not done in time"));
+    }
+
+    /// How many `expiration.complete` the stream holds: final once every job is done.
+    pub async fn published_expirations(&self) -> u64 {
+        testing::published_count(&self.bus, Subject::ExpirationComplete).await
     }
 
     /// How many jobs the namespace holds (whatever their state).

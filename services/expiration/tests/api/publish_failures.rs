@@ -1,10 +1,19 @@
-//! JetStream refusing the publish: `expiration.complete` is taken out of the stream's subjects,
-//! so its publishes fail (no stream takes them) until it is put back. The stream and its
-//! consumers stay as they are.
+//! JetStream refusing the publish: `expiration.complete` is taken out of the stream's subjects
+//! and a stand-in answers every publish on it with an error, as a JetStream that cannot store it
+//! would, counting them — so a test waits for the worker's retries instead of for time to pass.
+//! The stream and its consumers stay as they are.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
+use futures::StreamExt;
 use ticketing_common::{events::Subject, testing};
+use tokio::task::JoinHandle;
 
 use crate::helpers::{TestApp, in_millis, spawn_app};
 
@@ -29,17 +38,55 @@ async fn set_expiration_subject(app: &TestApp, present: bool) {
         .expect("stream updated");
 }
 
-async fn break_jetstream(app: &TestApp) {
-    set_expiration_subject(app, false).await;
+/// JetStream out of order for `expiration.complete`: each publish is refused, and counted.
+struct Broken {
+    refused: Arc<AtomicU64>,
+    answering: JoinHandle<()>,
 }
 
-async fn repair_jetstream(app: &TestApp) {
-    set_expiration_subject(app, true).await;
+impl Broken {
+    async fn jetstream(app: &TestApp) -> Self {
+        set_expiration_subject(app, false).await;
+        let client = app.bus.client().clone();
+        let mut publishes = client
+            .subscribe(app.bus.names().subject(Subject::ExpirationComplete))
+            .await
+            .expect("subscribed");
+        client.flush().await.expect("subscription in place");
+        let refused = Arc::new(AtomicU64::new(0));
+        let count = Arc::clone(&refused);
+        let answering = tokio::spawn(async move {
+            while let Some(publish) = publishes.next().await {
+                if let Some(reply) = publish.reply {
+                    let error = r#"{"error":{"code":503,"err_code":10077,"description":"refused by the test"}}"#;
+                    let _ = client.publish(reply, error.into()).await;
+                    count.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        Self { refused, answering }
+    }
+
+    /// Waits until the worker has been refused `count` times (so it retried `count - 1` times).
+    async fn wait_until_refused(&self, count: u64) {
+        testing::eventually(Duration::from_secs(10), async || {
+            (self.refused.load(Ordering::SeqCst) >= count).then_some(())
+        })
+        .await
+        .unwrap_or_else(|| panic!("the worker was not refused {count} times"));
+    }
+
+    /// Stops refusing (publishes meet no one for a moment, and fail), then puts the subject back.
+    async fn repair(self, app: &TestApp) {
+        self.answering.abort();
+        let _ = self.answering.await;
+        set_expiration_subject(app, true).await;
+    }
 }
 
-/// Past the expiry, the job keeps retrying and is not done.
-async fn assert_retrying(app: &TestApp) {
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+/// Past the expiry, the job keeps retrying and is not done: refused twice and still not done.
+async fn assert_retrying(app: &TestApp, broken: &Broken) {
+    broken.wait_until_refused(2).await;
     assert_eq!(
         app.done_count().await,
         0,
@@ -47,44 +94,37 @@ async fn assert_retrying(app: &TestApp) {
     );
 }
 
-async fn wait_until_done(app: &TestApp) {
-    testing::eventually(Duration::from_secs(5), || async {
-        (app.done_count().await == 1).then_some(())
-    })
-    .await
-    .expect("the job is done once its event is acked");
-}
-
 #[tokio::test]
 async fn a_refused_publish_is_retried_until_jetstream_takes_it() {
     let app = spawn_app().await;
-    let order = app.order_expiring_at(in_millis(500)).await;
+    let order = app.order_expiring_at(in_millis(1_500)).await;
     app.wait_until_handled(1).await;
     let mut expirations = app.expirations().await;
-    break_jetstream(&app).await;
-    assert_retrying(&app).await;
+    let broken = Broken::jetstream(&app).await;
+    assert_retrying(&app, &broken).await;
 
-    repair_jetstream(&app).await;
+    broken.repair(&app).await;
 
     let event = expirations
         .next_within(Duration::from_secs(8))
         .await
         .expect("expiration.complete once JetStream is back");
     assert_eq!(event.data.order_id, order);
-    wait_until_done(&app).await;
+    app.wait_until_done(1).await;
 }
 
 #[tokio::test]
 async fn a_job_still_retrying_when_the_worker_stops_runs_after_the_restart() {
     let mut app = spawn_app().await;
-    let order = app.order_expiring_at(in_millis(500)).await;
+    let order = app.order_expiring_at(in_millis(1_500)).await;
     app.wait_until_handled(1).await;
     let mut expirations = app.expirations().await;
-    break_jetstream(&app).await;
-    assert_retrying(&app).await;
+    let broken = Broken::jetstream(&app).await;
+    assert_retrying(&app, &broken).await;
 
     app.stop().await;
-    repair_jetstream(&app).await;
+    assert_eq!(app.done_count().await, 0, "handed back, not done");
+    broken.repair(&app).await;
     app.start().await;
 
     let event = expirations
@@ -92,5 +132,5 @@ async fn a_job_still_retrying_when_the_worker_stops_runs_after_the_restart() {
         .await
         .expect("expiration.complete after the restart");
     assert_eq!(event.data.order_id, order);
-    wait_until_done(&app).await;
+    app.wait_until_done(1).await;
 }

@@ -3,10 +3,12 @@ use std::{
     net::TcpListener,
     path::{Path, PathBuf},
     process::Command,
+    sync::LazyLock,
     time::Duration,
 };
 
 use anyhow::{Context, bail};
+use ticketing_common::{config::NatsConfig, events::EventBus, poll};
 
 use crate::process::Process;
 
@@ -66,11 +68,14 @@ pub struct Fleet {
     nats: Option<Process>,
     services: BTreeMap<Service, Running>,
     ingress_port: u16,
-    _ingress: Process,
+    ingress: Ingress,
 }
 
-/// The shared backing services the project's scripts start (FerretDB, Redis, stripe-mock).
-const MONGO: &str = "mongodb://127.0.0.1:27017";
+/// The MongoDB of the shared backing services the project's scripts start (with Redis and
+/// stripe-mock): `TEST_MONGO_URI` if set (as for the services' own tests), else the local FerretDB.
+static MONGO: LazyLock<String> = LazyLock::new(|| {
+    std::env::var("TEST_MONGO_URI").unwrap_or_else(|_| "mongodb://127.0.0.1:27017".into())
+});
 const JWT_KEY: &str = "end-to-end-tests-key-that-is-long-enough";
 
 impl Fleet {
@@ -95,7 +100,7 @@ impl Fleet {
             nats: None,
             services: BTreeMap::new(),
             ingress_port,
-            _ingress: ingress,
+            ingress,
         };
         fleet.start_nats().await?;
         for (service, port) in ports {
@@ -129,12 +134,27 @@ impl Fleet {
 
     /// The MongoDB server every service of the fleet uses.
     pub fn mongo_uri(&self) -> &'static str {
-        MONGO
+        MONGO.as_str()
     }
 
     pub async fn mongo(&self, service: Service) -> anyhow::Result<mongodb::Database> {
-        let client = mongodb::Client::with_uri_str(MONGO).await?;
+        let client = mongodb::Client::with_uri_str(MONGO.as_str()).await?;
         Ok(client.database(&self.database(service)))
+    }
+
+    /// The fleet's event bus (its NATS server, its events prefix), to see what the services'
+    /// listeners have handled.
+    pub async fn event_bus(&self) -> anyhow::Result<EventBus> {
+        EventBus::connect(&NatsConfig {
+            url: format!("nats://127.0.0.1:{}", self.nats_port),
+            client_name: "e2e-tests".into(),
+            events_prefix: Some(self.events_prefix()),
+        })
+        .await
+    }
+
+    fn events_prefix(&self) -> String {
+        format!("e2e_{}", self.id)
     }
 
     /// kill -9 the service.
@@ -207,11 +227,17 @@ impl Fleet {
             &self.dir.join("logs/nats.log"),
         )?);
         let port = self.nats_port;
-        wait_until(Duration::from_secs(20), || async move {
-            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-        })
+        poll::until(
+            Duration::from_secs(20),
+            Duration::from_millis(50),
+            async || {
+                std::net::TcpStream::connect(("127.0.0.1", port))
+                    .is_ok()
+                    .then_some(())
+            },
+        )
         .await
-        .context("NATS did not start")
+        .context("NATS did not start within 20 s")
     }
 
     fn spawn(&mut self, service: Service, port: u16) -> anyhow::Result<()> {
@@ -232,10 +258,13 @@ impl Fleet {
             .env("PORT", port.to_string())
             .env("JWT_KEY", JWT_KEY)
             .env("SECURE_COOKIES", "false")
-            .env("MONGO_URI", format!("{MONGO}/{}", self.database(service)))
+            .env(
+                "MONGO_URI",
+                format!("{}/{}", *MONGO, self.database(service)),
+            )
             .env("NATS_URL", format!("nats://127.0.0.1:{}", self.nats_port))
             .env("NATS_CLIENT_NAME", format!("{name}-e2e"))
-            .env("EVENTS_PREFIX", format!("e2e_{}", self.id))
+            .env("EVENTS_PREFIX", self.events_prefix())
             .env(
                 "REDIS_URL",
                 std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
@@ -263,34 +292,80 @@ impl Fleet {
             .context("unknown service")?;
         let http = reqwest::Client::new();
         let url = format!("http://127.0.0.1:{port}/readyz");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while tokio::time::Instant::now() < deadline {
-            let answer = http.get(&url).timeout(Duration::from_secs(2)).send().await;
-            if answer.is_ok_and(|response| response.status().is_success()) {
-                return Ok(());
-            }
-            let exited = self
-                .services
-                .get_mut(&service)
-                .is_some_and(|running| running.process.has_exited());
-            if exited {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        // `Some(true)`: ready; `Some(false)`: the process exited, no point waiting longer.
+        let ready = poll::until(
+            Duration::from_secs(60),
+            Duration::from_millis(100),
+            async || {
+                let answer = http.get(&url).timeout(Duration::from_secs(2)).send().await;
+                if answer.is_ok_and(|response| response.status().is_success()) {
+                    return Some(true);
+                }
+                let exited = self
+                    .services
+                    .get_mut(&service)
+                    .is_some_and(|running| running.process.has_exited());
+                exited.then_some(false)
+            },
+        )
+        .await;
+        if ready != Some(true) {
+            bail!("{} did not become ready\n{}", service.name(), self.logs());
         }
-        bail!("{} did not become ready\n{}", service.name(), self.logs())
+        Ok(())
     }
 }
 
 impl Drop for Fleet {
+    /// Leaves nothing running: the services and NATS are killed, nginx is stopped with its own
+    /// `-s quit`; each stop kills what is left of the process's group and checks none survived.
     fn drop(&mut self) {
         for running in self.services.values_mut() {
             running.process.kill();
         }
+        self.ingress.stop();
+        if let Some(nats) = self.nats.as_mut() {
+            nats.kill();
+        }
     }
 }
 
-fn start_ingress(dir: &Path, port: u16, ports: &BTreeMap<Service, u16>) -> anyhow::Result<Process> {
+/// nginx: a master and its worker processes. Killing the master alone orphans the workers
+/// (still listening), so it is stopped with its own `-s quit`.
+struct Ingress {
+    process: Process,
+    prefix: PathBuf,
+    conf: PathBuf,
+}
+
+impl Ingress {
+    fn start(dir: &Path, conf: PathBuf) -> anyhow::Result<Self> {
+        let prefix = dir.join("nginx");
+        let mut command = nginx(&prefix, &conf);
+        command.args(["-g", "daemon off;"]);
+        let process = Process::spawn("nginx", command, &dir.join("logs/nginx.log"))?;
+        Ok(Self {
+            process,
+            prefix,
+            conf,
+        })
+    }
+
+    fn stop(&mut self) {
+        let mut quit = nginx(&self.prefix, &self.conf);
+        quit.args(["-s", "quit"]);
+        self.process.stop_with(quit);
+    }
+}
+
+/// `nginx` on this fleet's prefix and configuration (which names its pid file).
+fn nginx(prefix: &Path, conf: &Path) -> Command {
+    let mut command = Command::new("nginx");
+    command.arg("-p").arg(prefix).arg("-c").arg(conf);
+    command
+}
+
+fn start_ingress(dir: &Path, port: u16, ports: &BTreeMap<Service, u16>) -> anyhow::Result<Ingress> {
     let template =
         std::fs::read_to_string(workspace_root().join("infra/local/nginx.conf.template"))?;
     let port_of = |service| ports.get(&service).copied().unwrap_or_default().to_string();
@@ -305,14 +380,7 @@ fn start_ingress(dir: &Path, port: u16, ports: &BTreeMap<Service, u16>) -> anyho
         .replace("@CLIENT_PORT@", &free_port()?.to_string());
     let conf_path = dir.join("nginx/nginx.conf");
     std::fs::write(&conf_path, conf)?;
-    let mut command = Command::new("nginx");
-    command
-        .arg("-p")
-        .arg(dir.join("nginx"))
-        .arg("-c")
-        .arg(&conf_path)
-        .args(["-g", "daemon off;"]);
-    Process::spawn("nginx", command, &dir.join("logs/nginx.log"))
+    Ingress::start(dir, conf_path)
 }
 
 fn workspace_root() -> PathBuf {
@@ -350,19 +418,4 @@ pub(crate) fn go_binary(name: &str) -> anyhow::Result<PathBuf> {
 
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-async fn wait_until<F, Fut>(deadline: Duration, mut check: F) -> anyhow::Result<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let until = tokio::time::Instant::now() + deadline;
-    while tokio::time::Instant::now() < until {
-        if check().await {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("timed out after {deadline:?}")
 }

@@ -12,6 +12,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use ticketing_common::poll;
 use tokio::{
     net::{TcpListener, TcpStream},
     task::{JoinHandle, JoinSet},
@@ -246,12 +247,11 @@ impl Drop for TcpProxy {
 }
 
 async fn wait_for_port(port: u16) -> anyhow::Result<()> {
-    let until = tokio::time::Instant::now() + Duration::from_secs(20);
-    while tokio::time::Instant::now() < until {
-        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    bail!("nothing listens on port {port} after 20 s")
+    poll::until(
+        Duration::from_secs(20),
+        Duration::from_millis(25),
+        async || TcpStream::connect(("127.0.0.1", port)).await.ok().map(drop),
+    )
+    .await
+    .with_context(|| format!("nothing listens on port {port} after 20 s"))
 }

@@ -78,37 +78,33 @@ impl User {
         self.call(Method::POST, path, Some(body)).await
     }
 
-    /// Repeats `attempt` until it answers `want` (events travel between services meanwhile).
+    /// Repeats `attempt` until it answers `want` (events travel between services meanwhile);
+    /// the last answer if none did by `deadline`. A failed call ends it at once.
     pub async fn until(
         &self,
         want: StatusCode,
         deadline: Duration,
         mut attempt: impl AsyncFnMut(&Self) -> anyhow::Result<Answer>,
     ) -> anyhow::Result<Answer> {
-        let until = tokio::time::Instant::now() + deadline;
-        loop {
-            let answer = attempt(self).await?;
-            if answer.status == want || tokio::time::Instant::now() >= until {
-                return Ok(answer);
+        let mut last = None;
+        let done = eventually(deadline, async || match attempt(self).await {
+            Ok(answer) if answer.status == want => Some(Ok(answer)),
+            Ok(answer) => {
+                last = Some(answer);
+                None
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            Err(err) => Some(Err(err)),
+        })
+        .await;
+        match done {
+            Some(done) => done,
+            None => last.context("no attempt was made"),
         }
     }
 }
 
-/// Polls `check` until it yields a value or `deadline` passes.
-pub async fn eventually<T>(
-    deadline: Duration,
-    mut check: impl AsyncFnMut() -> Option<T>,
-) -> Option<T> {
-    let until = tokio::time::Instant::now() + deadline;
-    loop {
-        if let Some(value) = check().await {
-            return Some(value);
-        }
-        if tokio::time::Instant::now() >= until {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// Polls `check` every 100 ms (by [`ticketing_common::poll::until`]) until it yields a value
+/// or `deadline` passes.
+pub async fn eventually<T>(deadline: Duration, check: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    ticketing_common::poll::until(deadline, Duration::from_millis(100), check).await
 }

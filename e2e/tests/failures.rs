@@ -12,6 +12,7 @@ use futures::{StreamExt, stream};
 use mongodb::bson::{Document, doc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use ticketing_common::{events::Subject, testing};
 use ticketing_e2e::{Fleet, FleetOptions, Service, User, eventually};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -176,8 +177,10 @@ async fn expiration_killed_with_jobs_pending_still_expires_every_order() -> anyh
     for _ in 0..5 {
         orders.push(ordered_ticket(&fleet, &seller, &buyer).await?.1);
     }
-    // Let expiration take the order events and schedule the jobs, then kill it before they are due.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Once expiration has taken the five order events (their jobs stored), kill it before they
+    // are due.
+    let bus = fleet.event_bus().await?;
+    testing::wait_until_handled(&bus, Service::Expiration.name(), Subject::OrderCreated, 5).await;
     fleet.kill(Service::Expiration);
     tokio::time::sleep(Duration::from_secs(4)).await;
     fleet.restart(Service::Expiration).await?;

@@ -1,8 +1,9 @@
 //! The transactional outbox (DESIGN.md §4). A state change and the events it causes are written
-//! in one document update (MongoDB is atomic per document): the events wait in the document's
-//! `outbox` array. The relay publishes them in order, waits for JetStream's ack, and only then
-//! removes them. A crash anywhere leaves them in the array, so the next relay publishes them again;
-//! the event id as `Nats-Msg-Id` makes that second publish a no-op.
+//! in one insert (an entity's next revision in a `store::VersionedStore`, or a payment): the
+//! events wait in the document's `outbox` array, flagged by `outbox_pending`. The relay publishes them in order, waits for
+//! JetStream's ack, and only then clears them. A crash anywhere leaves them pending (or carried
+//! into the next revision), so they are published again; the event id as `Nats-Msg-Id` makes that
+//! second publish a no-op.
 //!
 //! Cost: a batch of up to [`OutboxRelay::BATCH_DOCUMENTS`] documents is two database commands
 //! (one `find`, one `update`) and one wait for JetStream, however many events it holds.
@@ -259,13 +260,17 @@ async fn read_pending(
 
 /// One `update` for the whole batch, and only for documents whose every event was acked: a
 /// crash before it publishes them again, and their ids make JetStream drop the repeats.
+///
+/// The pending flag is redundant for MongoDB but not for FerretDB, which cannot hand `$in` to
+/// its backend: the plain boolean narrows the read to the pending documents, where `$in` alone
+/// had every document of the collection decoded (3 s at 10,000 documents, measured).
 async fn mark_sent(collection: &Collection<Document>, ids: Vec<Bson>) -> anyhow::Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
     collection
         .update_many(
-            doc! { "_id": { "$in": ids } },
+            doc! { PENDING_FIELD: true, "_id": { "$in": ids } },
             doc! { "$set": { OUTBOX_FIELD: [], PENDING_FIELD: false } },
         )
         .await

@@ -128,8 +128,9 @@ impl<T> Updated<T> {
 /// The newest revision of an entity as read, to update from without reading it again.
 pub struct Current<T> {
     revision: Revision<T>,
-    /// The revision it was made from is still stored: its writer has not finished (or stopped).
-    base_present: bool,
+    /// The revision it was made from, while still stored: its writer has not finished (or
+    /// stopped).
+    base: Option<Revision<T>>,
 }
 
 impl<T: Versioned> Current<T> {
@@ -139,6 +140,16 @@ impl<T: Versioned> Current<T> {
 
     pub fn into_state(self) -> T {
         self.revision.state
+    }
+
+    /// The state as of the last finished change: a held revision whose base is still stored is
+    /// a change in flight (or a stale write about to be undone), so a reader sees the base, as
+    /// a page of the list does. Its own writer answers with the new state once it is proven.
+    pub fn into_settled_state(self) -> T {
+        match self.base {
+            Some(base) if self.revision.held => base.state,
+            _ => self.revision.state,
+        }
     }
 
     fn version(&self) -> Version {
@@ -218,13 +229,19 @@ impl<T: Versioned> VersionedStore<T> {
         Ok(newest(revisions))
     }
 
-    /// The entity's latest state.
+    /// The entity's state as of its last finished change (see [`Current::into_settled_state`]).
     pub async fn latest(&self, id: T::Id) -> anyhow::Result<Option<T>> {
-        Ok(self.current(id).await?.map(Current::into_state))
+        Ok(self.current(id).await?.map(Current::into_settled_state))
     }
 
-    /// Up to `limit` entities whose latest state matches `filter` (written on the revision
-    /// document, so on `state.<field>`), in id order, after the entity `after`.
+    /// Up to `limit` entities whose state matches `filter` (written on the revision document, so
+    /// on `state.<field>`), in id order, after the entity `after`: one round trip.
+    ///
+    /// An entity shows as of its last finished change, like [`Self::latest`]: while a change is
+    /// in flight both revisions may match, and the base wins over a held successor. A successor
+    /// that stopped matching (a ticket just reserved) leaves the base listed until its writer
+    /// deletes it, a few milliseconds; telling that apart would cost a read of every listed
+    /// entity, and on FerretDB (no index for `$in`) a scan of the whole collection.
     pub async fn page(
         &self,
         mut filter: Document,
@@ -246,62 +263,25 @@ impl<T: Versioned> VersionedStore<T> {
             .try_collect()
             .await
             .context("reading a page")?;
-        let newest = self.newest_versions(&revisions).await?;
         let mut page: Vec<T> = Vec::with_capacity(revisions.len());
-        let mut last: Option<Bson> = None;
-        for revision in revisions {
-            if last.as_ref() == Some(&revision.entity) {
+        for same_entity in revisions.chunk_by(|a, b| a.entity == b.entity) {
+            let Some((newest, older)) = same_entity.split_first() else {
                 continue;
-            }
-            last = Some(revision.entity.clone());
-            // A change in flight: the new revision no longer matches the filter, the old one
-            // still does until its writer deletes it. The entity is what its newest says.
-            let is_newest = newest.iter().any(|(entity, version)| {
-                *entity == revision.entity && *version == revision.version
-            });
-            if is_newest {
-                page.push(revision.state);
-            }
+            };
+            let base = newest.base();
+            let settled = older
+                .iter()
+                .find(|revision| {
+                    newest.held
+                        && base.as_ref().is_some_and(|(key, nonce)| {
+                            revision.key == *key && revision.nonce == *nonce
+                        })
+                })
+                .unwrap_or(newest);
+            page.push(settled.state.clone());
         }
         page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(page)
-    }
-
-    /// The newest version of each entity among `revisions`: one more round trip, so a list never
-    /// shows a state that a change has already replaced.
-    async fn newest_versions(
-        &self,
-        revisions: &[Revision<T>],
-    ) -> anyhow::Result<Vec<(Bson, Version)>> {
-        if revisions.is_empty() {
-            return Ok(Vec::new());
-        }
-        let entities: Vec<Bson> = revisions.iter().map(|r| r.entity.clone()).collect();
-        let versions: Vec<Document> = self
-            .revisions
-            .clone_with_type::<Document>()
-            .find(doc! { "entity": { "$in": entities } })
-            .projection(doc! { "entity": 1, "version": 1 })
-            .await
-            .context("checking a page for newer versions")?
-            .try_collect()
-            .await
-            .context("reading a page's versions")?;
-        let mut newest: Vec<(Bson, Version)> = Vec::new();
-        for document in versions {
-            let (Some(entity), Some(version)) = (
-                document.get("entity").cloned(),
-                document.get_i64("version").ok().and_then(Version::new),
-            ) else {
-                continue;
-            };
-            match newest.iter_mut().find(|(known, _)| *known == entity) {
-                Some((_, held)) if *held < version => *held = version,
-                Some(_) => {}
-                None => newest.push((entity, version)),
-            }
-        }
-        Ok(newest)
     }
 
     /// Stores a new entity at its initial version: one round trip; `false` if it already exists.
@@ -455,7 +435,7 @@ impl<T: Versioned> VersionedStore<T> {
         state: T,
         events: Vec<OutboxEntry>,
     ) -> anyhow::Result<Saved> {
-        if current.base_present {
+        if current.base.is_some() {
             // Its writer has not deleted it yet (or stopped): do it for them, so that our own
             // revision's base is only deleted once the base before it is gone.
             self.delete_base_of(&current.revision).await?;
@@ -557,14 +537,10 @@ fn newest<T: Versioned>(mut revisions: Vec<Revision<T>>) -> Option<Current<T>> {
         .max_by_key(|(_, revision)| revision.version)
         .map(|(at, _)| at)?;
     let revision = revisions.swap_remove(newest_at);
-    let base = revision.base();
-    let base_present = base.is_some_and(|(key, nonce)| {
+    let base = revision.base().and_then(|(key, nonce)| {
         revisions
-            .iter()
-            .any(|other| other.key == key && other.nonce == nonce)
+            .into_iter()
+            .find(|other| other.key == key && other.nonce == nonce)
     });
-    Some(Current {
-        revision,
-        base_present,
-    })
+    Some(Current { revision, base })
 }

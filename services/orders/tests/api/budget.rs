@@ -122,9 +122,5 @@ async fn each_order_operation_keeps_to_its_round_trip_budget() {
         .of_user(paid.user_id, None, 50)
         .await
         .expect("list");
-    assert_eq!(
-        log.take(),
-        ["find"],
-        "a page of a user's orders"
-    );
+    assert_eq!(log.take(), ["find"], "a page of a user's orders");
 }

@@ -73,9 +73,5 @@ async fn each_ticket_operation_keeps_to_its_round_trip_budget() {
     );
 
     tickets.list_for_sale(None, 50).await.expect("list");
-    assert_eq!(
-        log.take(),
-        ["find"],
-        "a page of the list"
-    );
+    assert_eq!(log.take(), ["find"], "a page of the list");
 }

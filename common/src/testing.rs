@@ -1,5 +1,8 @@
 //! Helpers for the services' black-box tests (feature `testing`): every test gets its own
-//! database and its own event prefix, so tests run in parallel without seeing each other.
+//! database and its own event prefix, so tests run in parallel without seeing each other. Also
+//! what tests wait on and count instead of sleeping: [`eventually`], [`wait_until_handled`] (a
+//! listener's consumer has settled what it was given), [`published_count`] (what a stream holds)
+//! and [`CommandLog`] (the round trips an operation makes); and an [`EventProbe`] to read events.
 
 use std::{
     sync::{Arc, Mutex, PoisonError},
@@ -112,6 +115,39 @@ pub async fn wait_until_handled(
     subject: crate::events::Subject,
     count: u64,
 ) {
+    let what = format!("handle {count} {subject} events");
+    wait_for_consumer(bus, service, subject, &what, |info| {
+        info.num_pending == 0
+            && info.num_ack_pending == 0
+            && info.ack_floor.consumer_sequence >= count
+    })
+    .await;
+}
+
+/// Waits until `service`'s consumer of `subject` has made `deliveries` deliveries, redeliveries
+/// included. For an event its listener defers (early: it waits for another), a redelivery proves
+/// the first delivery was handled and deferred — the fact to wait for before asserting that it
+/// has not been applied. Panics after 20 s.
+pub async fn wait_until_delivered(
+    bus: &crate::events::EventBus,
+    service: &str,
+    subject: crate::events::Subject,
+    deliveries: u64,
+) {
+    let what = format!("make {deliveries} deliveries of {subject}");
+    wait_for_consumer(bus, service, subject, &what, |info| {
+        info.delivered.consumer_sequence >= deliveries
+    })
+    .await;
+}
+
+async fn wait_for_consumer(
+    bus: &crate::events::EventBus,
+    service: &str,
+    subject: crate::events::Subject,
+    what: &str,
+    done: impl Fn(&async_nats::jetstream::consumer::Info) -> bool,
+) {
     let names = bus.names();
     let durable = names.durable(service, subject);
     let stream = bus
@@ -119,17 +155,14 @@ pub async fn wait_until_handled(
         .get_stream(names.stream())
         .await
         .expect("the test stream");
-    let handled = eventually(Duration::from_secs(20), async || {
+    let reached = eventually(Duration::from_secs(20), async || {
         // No consumer yet: the listener has not started.
         let info = stream.consumer_info(&durable).await.ok()?;
-        let handled = info.num_pending == 0
-            && info.num_ack_pending == 0
-            && info.ack_floor.consumer_sequence >= count;
-        handled.then_some(())
+        done(&info).then_some(())
     })
     .await;
-    if handled.is_none() {
-        panic!("{durable} did not handle {count} {subject} events within 20 s");
+    if reached.is_none() {
+        panic!("{durable} did not {what} within 20 s");
     }
 }
 

@@ -8,7 +8,8 @@ use ticketing_common::{
     config::HttpConfig,
     domain::{Money, OrderId, PaymentId, TicketId, UserId, Version},
     events::{
-        Envelope, EventBus, ExpirationComplete, PaymentCreated, TicketCreated, TicketUpdated,
+        Envelope, EventBus, ExpirationComplete, PaymentCreated, Subject, TicketCreated,
+        TicketUpdated,
     },
     mongo,
     session::Sessions,
@@ -199,6 +200,17 @@ impl TestApp {
             .publish(&event)
             .await
             .expect("published");
+    }
+
+    /// Waits until the service's listener of `subject` has handled `count` events (acked, none
+    /// pending or awaiting a retry): what they changed, or did not, is now in the database.
+    pub async fn wait_until_handled(&self, subject: Subject, count: u64) {
+        testing::wait_until_handled(&self.bus, startup::SERVICE, subject, count).await;
+    }
+
+    /// How many events on `subject` the stream holds now (see [`testing::published_count`]).
+    pub async fn published(&self, subject: Subject) -> u64 {
+        testing::published_count(&self.bus, subject).await
     }
 
     /// Polls the ticket replica until `done` holds for it (`None` while absent).

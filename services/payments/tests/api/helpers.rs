@@ -14,7 +14,7 @@ use ticketing_common::{
     domain::{Money, OrderId, OrderStatus, TicketId, UserId, Version},
     events::{
         CancelledTicket, Envelope, EventBus, OrderCancelled, OrderCreated, OrderedTicket,
-        OutboxSignal,
+        OutboxSignal, Subject,
     },
     mongo,
     session::Sessions,
@@ -173,6 +173,17 @@ impl TestApp {
             .publish(&event)
             .await
             .expect("published");
+    }
+
+    /// Waits until the service's listener of `subject` has handled `count` events (acked, none
+    /// pending or awaiting a retry): what they changed, or did not, is now in the database.
+    pub async fn wait_until_handled(&self, subject: Subject, count: u64) {
+        testing::wait_until_handled(&self.bus, startup::SERVICE, subject, count).await;
+    }
+
+    /// How many events on `subject` the stream holds now (see [`testing::published_count`]).
+    pub async fn published(&self, subject: Subject) -> u64 {
+        testing::published_count(&self.bus, subject).await
     }
 
     /// Polls the order replica until `done` holds for it (`None` while absent).

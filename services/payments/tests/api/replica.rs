@@ -1,7 +1,8 @@
-use std::time::Duration;
-
 use mongodb::bson::doc;
-use ticketing_common::domain::{OrderId, OrderStatus, UserId};
+use ticketing_common::{
+    domain::{OrderId, OrderStatus, UserId},
+    events::Subject,
+};
 
 use crate::helpers::spawn_app;
 
@@ -24,7 +25,8 @@ async fn the_replica_follows_order_versions_in_order_and_ignores_duplicates() {
     assert_eq!(replica.status, OrderStatus::Cancelled);
     assert_eq!(replica.user_id, buyer, "kept from the creation");
     assert_eq!(replica.price.cents(), 700, "kept from the creation");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.wait_until_handled(Subject::OrderCreated, 2).await;
+    app.wait_until_handled(Subject::OrderCancelled, 2).await;
     let still = app.orders.find(id).await.expect("query").expect("replica");
     assert_eq!(still, replica, "duplicates changed nothing");
     let documents = app

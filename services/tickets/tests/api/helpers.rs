@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use ticketing_common::{
     config::HttpConfig,
     domain::{Money, OrderId, OrderStatus, TicketId, UserId, Version},
-    events::{CancelledTicket, Envelope, EventBus, OrderCancelled, OrderCreated, OrderedTicket},
+    events::{
+        CancelledTicket, Envelope, EventBus, OrderCancelled, OrderCreated, OrderedTicket, Subject,
+    },
     session::Sessions,
     telemetry, testing,
 };
@@ -98,6 +100,22 @@ impl TestApp {
         let response = self.get_ticket(id).await;
         assert_eq!(response.status(), 200);
         response.json().await.expect("json")
+    }
+
+    /// Waits until the service's listener of `subject` has handled `count` events (acked, none
+    /// pending or awaiting a retry): what they changed, or did not, is now in the database.
+    pub async fn wait_until_handled(&self, subject: Subject, count: u64) {
+        testing::wait_until_handled(&self.bus, startup::SERVICE, subject, count).await;
+    }
+
+    /// Waits until the service's consumer of `subject` made `deliveries` deliveries.
+    pub async fn wait_until_delivered(&self, subject: Subject, deliveries: u64) {
+        testing::wait_until_delivered(&self.bus, startup::SERVICE, subject, deliveries).await;
+    }
+
+    /// How many events on `subject` the stream holds now (see [`testing::published_count`]).
+    pub async fn published(&self, subject: Subject) -> u64 {
+        testing::published_count(&self.bus, subject).await
     }
 
     /// Polls the ticket until `done` holds for it (listeners act asynchronously).

@@ -1,5 +1,6 @@
 //! The event backbone (DESIGN.md §4): the catalogue of typed events, the JetStream publisher and
-//! listeners, the outbox relay and the optimistic version check — written once for every service.
+//! listeners, and the outbox relay — written once for every service. The optimistic version
+//! check that keeps replicas in order lives with the writes, in [`crate::store`].
 //!
 //! # Declaring a publisher and a listener
 //!
@@ -13,7 +14,7 @@
 //! tickets.create(ticket_document, vec![event]).await?;
 //!
 //! // At start-up: one relay for the stores whose writes carry events.
-//! let bus = EventBus::connect(&settings.nats).await?;
+//! let bus = starting.event_bus(&settings.nats, &stream).await?;
 //! let relay = OutboxRelay::new(bus.publisher(), vec![tickets.outbox_collection()], signal);
 //! service.with_worker(Worker::outbox_relay(relay))
 //! ```

@@ -1,4 +1,5 @@
-//! Builds the tickets service: HTTP API, outbox relay, and the order listeners.
+//! Builds the tickets service: HTTP API, outbox relay, the order listeners, the repair of ticket
+//! changes a stopped writer left held, and the sweep that forgets old cancellations.
 
 use std::time::Duration;
 

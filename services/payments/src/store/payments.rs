@@ -119,9 +119,10 @@ impl Payments {
     }
 
     /// Notes that the order's status after the insert has been looked at. It shares the document
-    /// with the relay's `$pull`, and FerretDB may lose one of two concurrent updates of a document;
-    /// either loss is harmless: an unchecked payment is checked again by the sweep, and an event
-    /// put back is published again under the same `Nats-Msg-Id`, which JetStream drops.
+    /// with the relay's `$set` that empties the outbox once its events are acked, and FerretDB may
+    /// lose one of two concurrent updates of a document; either loss is harmless: an unchecked
+    /// payment is checked again by the sweep, and an outbox left full is published again under
+    /// the same `Nats-Msg-Id`, which JetStream drops.
     pub async fn mark_checked(&self, order: OrderId) -> anyhow::Result<()> {
         self.collection
             .update_one(doc! { "_id": order }, doc! { "$set": { "checked": true } })

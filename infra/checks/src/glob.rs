@@ -1,51 +1,38 @@
-//! The glob patterns of skaffold.yaml and .dockerignore: `/`-separated, `*` and `?` within one
-//! path segment, `**` for any number of segments (including none).
+//! The glob patterns of skaffold.yaml and .dockerignore, matched by `globset`: `/`-separated,
+//! `*` and `?` within one path segment, `[…]` a class, `**` for any number of segments.
 
 use std::path::Path;
 
+use globset::{GlobBuilder, GlobMatcher};
+
+/// `pattern` compiled; a leading `./` or `/` and empty segments are dropped, as the tools do.
+pub fn matcher(pattern: &str) -> Result<GlobMatcher, String> {
+    let normalized = segments(pattern).join("/");
+    GlobBuilder::new(&normalized)
+        .literal_separator(true)
+        .build()
+        .map(|glob| glob.compile_matcher())
+        .map_err(|e| format!("glob {pattern:?}: {e}"))
+}
+
 /// Whether `path` (relative, `/`-separated) matches `pattern`.
-pub fn matches(pattern: &str, path: &str) -> bool {
-    let pattern: Vec<&str> = pattern
-        .split('/')
-        .filter(|s| !s.is_empty() && *s != ".")
-        .collect();
-    let path: Vec<&str> = path
-        .split('/')
-        .filter(|s| !s.is_empty() && *s != ".")
-        .collect();
-    match_segments(&pattern, &path)
+pub fn matches(pattern: &str, path: &str) -> Result<bool, String> {
+    Ok(matcher(pattern)?.is_match(segments(path).join("/")))
 }
 
-fn match_segments(pattern: &[&str], path: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => path.is_empty(),
-        Some((&"**", rest)) => (0..=path.len()).any(|skip| match_segments(rest, &path[skip..])),
-        Some((first, rest)) => match path.split_first() {
-            Some((segment, path_rest)) => {
-                match_segment(first.as_bytes(), segment.as_bytes())
-                    && match_segments(rest, path_rest)
-            }
-            None => false,
-        },
-    }
-}
-
-fn match_segment(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some((b'*', rest)) => (0..=text.len()).any(|skip| match_segment(rest, &text[skip..])),
-        Some((b'?', rest)) => !text.is_empty() && match_segment(rest, &text[1..]),
-        Some((c, rest)) => text.first() == Some(c) && match_segment(rest, &text[1..]),
-    }
+fn segments(text: &str) -> Vec<&str> {
+    text.split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect()
 }
 
 /// The files under `base` whose path relative to `base` matches `pattern`, sorted. Only the
 /// directory named by the pattern's literal leading segments is walked.
 pub fn expand(base: &Path, pattern: &str) -> Result<Vec<String>, String> {
-    let literal: Vec<&str> = pattern
-        .split('/')
-        .filter(|s| !s.is_empty() && *s != ".")
-        .take_while(|s| !s.contains(['*', '?', '[']))
+    let glob = matcher(pattern)?;
+    let literal: Vec<&str> = segments(pattern)
+        .into_iter()
+        .take_while(|s| !s.contains(['*', '?', '[', '{']))
         .collect();
     let start = literal.join("/");
     let mut files = Vec::new();
@@ -55,7 +42,7 @@ pub fn expand(base: &Path, pattern: &str) -> Result<Vec<String>, String> {
     } else if root.is_dir() {
         walk(&root, &start, &mut files)?;
     }
-    files.retain(|f| matches(pattern, f));
+    files.retain(|f| glob.is_match(f));
     files.sort();
     Ok(files)
 }

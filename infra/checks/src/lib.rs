@@ -4,8 +4,10 @@
 //! - [`manifests`]: every document of each deployment variant's manifests (`infra/k8s/**`) parsed into its typed Kubernetes API
 //!   object (k8s-openapi), with the round trip that turns the types' silent dropping of unknown
 //!   fields into an error;
-//! - [`schema`]: a small JSON Schema validator, enough for skaffold's published schema;
-//! - [`glob`]: the glob patterns skaffold uses (`rawYaml`, sync rules);
+//! - [`schema`]: skaffold's published JSON Schema, validated by `jsonschema`, its errors in the
+//!   checked file's terms;
+//! - [`glob`]: the glob patterns skaffold and .dockerignore use (`rawYaml`, sync rules), matched
+//!   by `globset`;
 //! - [`routes`]: the routes of the local nginx template and of the Ingress.
 //!
 //! The checks themselves are the tests in `tests/`.

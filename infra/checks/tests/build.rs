@@ -31,7 +31,8 @@ fn skaffold() -> Value {
 fn skaffold_schema() -> Schema {
     let text = read_repo_file("infra/checks/schemas/skaffold-v4beta14.json")
         .unwrap_or_else(|e| panic!("{e}"));
-    Schema::new(serde_json::from_str(&text).expect("the vendored schema is JSON"))
+    let schema = serde_json::from_str(&text).expect("the vendored schema is JSON");
+    Schema::new(&schema).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn artifacts(config: &Value) -> &[Value] {
@@ -690,8 +691,9 @@ fn docker_ignored(rules: &[String], path: &str) -> bool {
             None => (false, rule.as_str()),
         };
         let pattern = pattern.trim_start_matches('/').trim_end_matches('/');
+        let rule = glob::matcher(pattern).unwrap_or_else(|e| panic!(".dockerignore: {e}"));
         let segments: Vec<&str> = path.split('/').collect();
-        if (1..=segments.len()).any(|n| glob::matches(pattern, &segments[..n].join("/"))) {
+        if (1..=segments.len()).any(|n| rule.is_match(segments[..n].join("/"))) {
             ignored = !negated;
         }
     }

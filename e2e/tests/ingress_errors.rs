@@ -310,7 +310,7 @@ async fn sign_in_cannot_be_brute_forced_and_sign_out_ends_the_session_at_auth() 
             );
         }
     }
-    assert_eq!(statuses, BTreeMap::from([(400, 5), (429, 25)]));
+    assert_eq!(statuses, BTreeMap::from([(400, 10), (429, 20)]));
     // Even the right password waits for the window.
     let response = http()
         .post(fleet.url("/api/users/signin"))

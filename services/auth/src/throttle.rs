@@ -48,8 +48,10 @@ pub struct ThrottleConfig {
 
 impl ThrottleConfig {
     pub const DEFAULT: Self = Self {
-        per_account: 5,
-        per_address: 50,
+        // Ten guesses per account stop a brute force; the address limit is higher because an
+        // office or a carrier NAT puts many honest users behind one address.
+        per_account: 10,
+        per_address: 200,
         window: Duration::from_secs(15 * 60),
     };
     /// A limit is a number of documents per subject; more than this is not throttling.

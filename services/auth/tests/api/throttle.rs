@@ -41,7 +41,7 @@ async fn assert_throttled(response: Response) {
 }
 
 #[tokio::test]
-async fn the_sixth_wrong_password_in_a_window_is_throttled_even_with_the_right_one() {
+async fn a_wrong_password_past_the_limit_is_throttled_even_with_the_right_one() {
     let app = spawn_app().await;
     let email = app.signed_in_user().await;
     for _ in 0..ThrottleConfig::DEFAULT.per_account {

@@ -1,10 +1,11 @@
 use std::{collections::HashSet, sync::atomic::Ordering, time::Duration};
 
-use ticketing_common::events::{Envelope, EventId};
+use ticketing_common::events::{Envelope, EventId, Subject};
 use tokio::sync::mpsc;
 
 use crate::helpers::{
-    Recorder, bus, drain, quick_options, spawn_listener, stream_messages, ticket_created,
+    Recorder, bus, quick_options, received, spawn_listener, stream_messages, ticket_created,
+    wait_until_handled,
 };
 
 #[tokio::test]
@@ -31,7 +32,8 @@ async fn two_instances_sharing_a_durable_split_the_work_and_each_event_is_handle
         }
     }
 
-    let received = drain(&mut rx, Duration::from_secs(3)).await;
+    wait_until_handled(&bus, "orders", Subject::TicketCreated).await;
+    let received = received(&mut rx);
     let ids: Vec<EventId> = received.iter().map(|(_, e)| e.id.clone()).collect();
     assert_eq!(ids.len(), 100, "every event handled exactly once");
     assert_eq!(ids.iter().cloned().collect::<HashSet<_>>(), sent);
@@ -56,7 +58,8 @@ async fn a_handler_that_fails_once_gets_the_event_again() {
     let event = ticket_created("retry me");
     bus.publisher().publish(&event).await.expect("published");
 
-    let received = drain(&mut rx, Duration::from_secs(3)).await;
+    wait_until_handled(&bus, "orders", Subject::TicketCreated).await;
+    let received = received(&mut rx);
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].1, event);
     assert_eq!(
@@ -94,7 +97,8 @@ async fn a_listener_dropped_before_acking_does_not_lose_the_event() {
         Recorder::new("rescuer", tx),
         quick_options(),
     );
-    let received = drain(&mut rx, Duration::from_secs(4)).await;
+    wait_until_handled(&bus, "orders", Subject::TicketCreated).await;
+    let received = received(&mut rx);
     assert_eq!(received.len(), 1, "redelivered after ack_wait");
     assert_eq!(received[0].0, "rescuer");
     assert_eq!(received[0].1.id, event.id);
@@ -117,7 +121,8 @@ async fn one_event_published_twice_is_delivered_once() {
 
     assert!(!first, "the first publish is new");
     assert!(second, "JetStream reports the second as a duplicate");
-    let received = drain(&mut rx, Duration::from_secs(2)).await;
+    wait_until_handled(&bus, "orders", Subject::TicketCreated).await;
+    let received = received(&mut rx);
     assert_eq!(received.len(), 1);
     assert_eq!(stream_messages(&bus).await, 1);
     stop.cancel();
@@ -155,7 +160,8 @@ async fn shutdown_while_a_handler_runs_loses_nothing() {
 
     // A new instance gets everything the stopped one did not finish.
     let (stop, _task) = spawn_listener(&bus, "orders", Recorder::new("next", tx), quick_options());
-    let received = drain(&mut rx, Duration::from_secs(4)).await;
+    wait_until_handled(&bus, "orders", Subject::TicketCreated).await;
+    let received = received(&mut rx);
     let ids: HashSet<EventId> = received.iter().map(|(_, e)| e.id.clone()).collect();
     let expected: HashSet<EventId> = events.iter().map(|e| e.id.clone()).collect();
     assert_eq!(

@@ -109,6 +109,16 @@ pub fn spawn_listener<L: Listener>(
     (shutdown, handle)
 }
 
+/// What has arrived so far, without waiting: after [`wait_until_handled`] that is everything
+/// the handlers will ever send, so a count of it proves "once" and "no more".
+pub fn received<T>(rx: &mut mpsc::UnboundedReceiver<T>) -> Vec<T> {
+    let mut out = Vec::new();
+    while let Ok(item) = rx.try_recv() {
+        out.push(item);
+    }
+    out
+}
+
 /// Receives what arrives within `wait`.
 pub async fn drain<T>(rx: &mut mpsc::UnboundedReceiver<T>, wait: Duration) -> Vec<T> {
     let mut out = Vec::new();

@@ -1,18 +1,16 @@
-use std::time::Duration;
-
 use futures::future::join_all;
 use mongodb::Database;
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{Money, TicketId, UserId, Version},
-    events::{Envelope, HandleError, Listener, OutboxSignal, TicketUpdated},
+    events::{Envelope, HandleError, Listener, OutboxSignal, Subject, TicketUpdated},
     mongo,
     store::{Applied, Change, Updated, Versioned, VersionedStore},
     testing,
 };
 use tokio::sync::mpsc;
 
-use crate::helpers::{bus, drain, quick_options, spawn_listener};
+use crate::helpers::{bus, quick_options, received, spawn_listener, wait_until_handled};
 
 /// A minimal ticket replica, kept the way orders keeps its copy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -116,8 +114,8 @@ async fn versions_delivered_1_3_2_end_at_3_with_every_field_right() {
         bus.publisher().publish(&event).await.expect("published");
     }
 
-    let order: Vec<i64> = drain(&mut applied, Duration::from_secs(3))
-        .await
+    wait_until_handled(&bus, "orders", Subject::TicketUpdated).await;
+    let order: Vec<i64> = received(&mut applied)
         .into_iter()
         .map(Version::get)
         .collect();

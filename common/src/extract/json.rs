@@ -50,14 +50,19 @@ where
                 messages::NOT_JSON,
             ));
         }
-        let limit = req.extensions().get::<BodyLimit>().copied();
-        let bytes =
-            match tokio::time::timeout(BODY_READ_TIMEOUT, Bytes::from_request(req, state)).await {
-                Ok(Ok(bytes)) => bytes,
-                Ok(Err(rejection)) => return Err(unreadable(&rejection, limit)),
-                Err(_) => return Err(rejected(StatusCode::REQUEST_TIMEOUT, messages::TOO_SLOW)),
-            };
+        let bytes = read_body(req, state).await?;
         parse_object(&bytes).map(Self)
+    }
+}
+
+/// The whole body, read within the route's [`BodyLimit`] (413 naming it) and
+/// [`BODY_READ_TIMEOUT`] (408); a broken upload is a 400.
+pub(super) async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let limit = req.extensions().get::<BodyLimit>().copied();
+    match tokio::time::timeout(BODY_READ_TIMEOUT, Bytes::from_request(req, state)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(rejection)) => Err(unreadable(&rejection, limit)),
+        Err(_) => Err(rejected(StatusCode::REQUEST_TIMEOUT, messages::TOO_SLOW)),
     }
 }
 

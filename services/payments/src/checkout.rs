@@ -1,15 +1,17 @@
-//! Paying for an order: the checks of DESIGN.md §2 in their order, the Stripe charge, the insert
-//! that makes it the order's one payment, and the re-check for a cancellation that landed while
-//! the charge was in flight.
+//! Paying for an order: the checks of DESIGN.md §2 in their order, then either the Stripe charge
+//! of the token route (stored at once as the order's one payment, re-checked for a cancellation
+//! that landed while the charge was in flight), or the PaymentIntent the buyer's browser confirms
+//! with a card (stored when Stripe's webhook says it succeeded, [`crate::webhook`]).
 
+use chrono::Utc;
 use ticketing_common::domain::{OrderId, UserId};
 
 use crate::{
-    domain::{Payment, PaymentToken},
+    domain::{CardIntent, Payment, PaymentToken},
     gateway::GatewayError,
-    settlement,
+    settlement::{self, Settled},
     state::AppState,
-    store::{Recorded, RefundReason},
+    store::OrderReplica,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -28,13 +30,14 @@ pub enum PayError {
     Database(#[from] anyhow::Error),
 }
 
-/// Charges `buyer` for `order` with `token` and stores the payment with its `payment.created`.
-pub async fn pay(
+/// The order `buyer` may pay for now: theirs, not cancelled, not paid yet, and not past its
+/// expiry (the cancellation of an expired order may still be on its way: it is refused as the
+/// cancelled order it is about to become; a paid order past its expiry is still "already paid").
+pub async fn payable(
     state: &AppState,
     buyer: UserId,
     order_id: OrderId,
-    token: &PaymentToken,
-) -> Result<Payment, PayError> {
+) -> Result<OrderReplica, PayError> {
     let order = state
         .orders
         .find(order_id)
@@ -49,29 +52,41 @@ pub async fn pay(
     if state.payments.find(order_id).await?.is_some() {
         return Err(PayError::AlreadyPaid);
     }
-    let charge = state.gateway.charge(order_id, order.price, token).await?;
-    let payment = Payment::new(order_id, charge, order.price);
-    if let Recorded::Existing(kept) = state.payments.record(&payment).await? {
-        // A concurrent payment won. With the same token Stripe gave us its very charge back (same
-        // idempotency key); with another card this is a second charge, which goes back.
-        if kept.stripe_id != payment.stripe_id {
-            state
-                .refunder
-                .refund(
-                    order_id,
-                    payment.stripe_id,
-                    payment.amount,
-                    RefundReason::DuplicateCharge,
-                )
-                .await?;
-        }
-        return Err(PayError::AlreadyPaid);
-    }
-    let cancelled = settlement::refund_if_cancelled(state, order_id).await?;
-    state.payments.mark_checked(order_id).await?;
-    if cancelled {
+    if order.is_expired(Utc::now()) {
         return Err(PayError::Cancelled);
     }
-    tracing::info!(%order_id, payment_id = %payment.id, charge_id = %payment.stripe_id, "order paid");
-    Ok(payment)
+    Ok(order)
+}
+
+/// Charges `buyer` for `order` with `token` and stores the payment with its `payment.created`.
+pub async fn pay(
+    state: &AppState,
+    buyer: UserId,
+    order_id: OrderId,
+    token: &PaymentToken,
+) -> Result<Payment, PayError> {
+    let order = payable(state, buyer, order_id).await?;
+    let charge = state.gateway.charge(order_id, order.price, token).await?;
+    let payment = Payment::new(order_id, charge, order.price);
+    match settlement::record(state, &payment).await? {
+        Settled::Paid => {
+            tracing::info!(%order_id, payment_id = %payment.id, charge_id = %payment.stripe_id, "order paid");
+            Ok(payment)
+        }
+        Settled::Cancelled => Err(PayError::Cancelled),
+        // With the same token Stripe gave us its very charge back (same idempotency key); with
+        // another card it was a second charge, which went back.
+        Settled::Duplicate | Settled::SecondCharge => Err(PayError::AlreadyPaid),
+    }
+}
+
+/// The PaymentIntent that pays for `order` by card, for its price: opened now, or the one opened
+/// before. Nothing is stored: the payment is recorded when Stripe says the money is in.
+pub async fn open_card_payment(
+    state: &AppState,
+    buyer: UserId,
+    order_id: OrderId,
+) -> Result<CardIntent, PayError> {
+    let order = payable(state, buyer, order_id).await?;
+    Ok(state.gateway.create_intent(order_id, order.price).await?)
 }

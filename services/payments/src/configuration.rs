@@ -6,6 +6,8 @@ use ticketing_common::config::{
     self, ConfigError, ConfigErrors, HttpConfig, MongoConfig, NatsConfig, SessionConfig,
 };
 
+use crate::webhook::WebhookSecret;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub http: HttpConfig,
@@ -51,23 +53,42 @@ impl Settings {
     }
 }
 
-/// The Stripe account (`STRIPE_KEY`) and where its API lives (`STRIPE_API_BASE`: stripe-mock or a
-/// test double in tests, Stripe itself by default).
+/// The Stripe account (`STRIPE_KEY`), where its API lives (`STRIPE_API_BASE`: stripe-mock or a
+/// test double in tests, Stripe itself by default), and the signing secret of the webhook
+/// endpoint registered with Stripe (`STRIPE_WEBHOOK_SECRET`, optional: without it card payments
+/// are off and only the token route is served).
 #[derive(Clone)]
 pub struct StripeConfig {
     pub secret_key: String,
     /// Ends in `/`: the client appends `v1/charges` to it as it is.
     pub api_base: String,
+    pub webhook_secret: Option<WebhookSecret>,
 }
 
 impl StripeConfig {
     pub const DEFAULT_API_BASE: &str = "https://api.stripe.com/";
 
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::new(
+        let config = Self::new(
             config::required("STRIPE_KEY")?,
             config::optional("STRIPE_API_BASE"),
-        )
+        )?;
+        match config::optional("STRIPE_WEBHOOK_SECRET") {
+            Some(secret) => config.with_webhook_secret(&secret),
+            None => Ok(config),
+        }
+    }
+
+    /// This configuration with card payments on, their webhook deliveries signed with `secret`.
+    pub fn with_webhook_secret(self, secret: &str) -> Result<Self, ConfigError> {
+        let secret = WebhookSecret::parse(secret).map_err(|err| ConfigError::Invalid {
+            name: "STRIPE_WEBHOOK_SECRET",
+            reason: err.to_string(),
+        })?;
+        Ok(Self {
+            webhook_secret: Some(secret),
+            ..self
+        })
     }
 
     pub fn new(secret_key: String, api_base: Option<String>) -> Result<Self, ConfigError> {
@@ -98,6 +119,7 @@ impl StripeConfig {
         Ok(Self {
             secret_key,
             api_base,
+            webhook_secret: None,
         })
     }
 }
@@ -107,6 +129,7 @@ impl fmt::Debug for StripeConfig {
         f.debug_struct("StripeConfig")
             .field("secret_key", &"<redacted>")
             .field("api_base", &self.api_base)
+            .field("webhook_secret", &self.webhook_secret)
             .finish()
     }
 }
@@ -138,7 +161,21 @@ mod tests {
 
     #[test]
     fn the_secret_key_is_not_printed() {
-        let config = StripeConfig::new("sk_live_secret".into(), None).expect("valid");
-        assert!(!format!("{config:?}").contains("sk_live_secret"));
+        let config = StripeConfig::new("sk_live_secret".into(), None)
+            .and_then(|config| config.with_webhook_secret("whsec_hidden"))
+            .expect("valid");
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("sk_live_secret"));
+        assert!(!printed.contains("whsec_hidden"));
+    }
+
+    #[test]
+    fn card_payments_are_off_without_a_webhook_secret_and_a_bad_one_is_named() {
+        let config = StripeConfig::new("sk_test_1".into(), None).expect("valid");
+        assert!(config.webhook_secret.is_none());
+        let err = config
+            .with_webhook_secret("whsec with space")
+            .expect_err("a space");
+        assert!(err.to_string().contains("STRIPE_WEBHOOK_SECRET"));
     }
 }

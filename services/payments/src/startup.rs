@@ -19,6 +19,7 @@ use crate::{
     routes, settlement,
     state::AppState,
     store::{OrderReplicas, Payments, Refunds},
+    webhook::SignatureVerifier,
 };
 
 pub const SERVICE: &str = "payments";
@@ -44,18 +45,33 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         })
         .await;
     let refunder = Refunder::new(refunds, gateway.clone());
+    let webhook = settings
+        .stripe
+        .webhook_secret
+        .as_ref()
+        .map(SignatureVerifier::new);
+    if webhook.is_none() {
+        tracing::warn!(
+            "STRIPE_WEBHOOK_SECRET is not set: card payments (PaymentIntents and Stripe's webhook) are off; only the token route is served"
+        );
+    }
+    let card_payments = webhook.is_some();
     let state = AppState {
         orders: orders.clone(),
         payments: payments.clone(),
         gateway,
         refunder,
         sessions: Sessions::new(&settings.session),
+        webhook,
     };
     let relay = OutboxRelay::new(bus.publisher(), vec![payments.outbox_collection()], signal);
     // Stripe is not probed: its outage is a 502 per payment, not a reason to stop serving.
     let probes = server::Probes::new(vec![Box::new(db), Box::new(bus.clone())]);
     Ok(starting
-        .ready(routes::router().with_state(state.clone()), probes)
+        .ready(
+            routes::router(card_payments).with_state(state.clone()),
+            probes,
+        )
         .with_worker(Worker::outbox_relay(relay))
         .with_worker(Worker::listener(
             &bus,

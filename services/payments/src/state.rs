@@ -5,6 +5,7 @@ use crate::{
     gateway::Gateway,
     refunder::Refunder,
     store::{OrderReplicas, Payments},
+    webhook::SignatureVerifier,
 };
 
 #[derive(Clone, FromRef)]
@@ -14,4 +15,7 @@ pub struct AppState {
     pub gateway: Gateway,
     pub refunder: Refunder,
     pub sessions: Sessions,
+    /// Checks Stripe's webhook deliveries; `None` without `STRIPE_WEBHOOK_SECRET`, and then card
+    /// payments are off.
+    pub webhook: Option<SignatureVerifier>,
 }

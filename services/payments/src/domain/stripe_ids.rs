@@ -1,4 +1,5 @@
-//! Stripe's ids for the objects we create there, kept as Stripe wrote them (`ch_…`, `re_…`).
+//! Stripe's ids for the objects we create there, kept as Stripe wrote them (`ch_…`, `re_…`,
+//! `pi_…`).
 //! One type each, so a refund id can never be sent where a charge is meant.
 
 use std::fmt;
@@ -8,6 +9,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Stripe answered with an empty {0} id")]
 pub struct StripeIdError(&'static str);
+
+impl StripeIdError {
+    pub(crate) fn empty(what: &'static str) -> Self {
+        Self(what)
+    }
+}
 
 macro_rules! stripe_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
@@ -20,7 +27,7 @@ macro_rules! stripe_id {
             pub fn new(raw: impl Into<String>) -> Result<Self, StripeIdError> {
                 let raw = raw.into();
                 if raw.trim().is_empty() {
-                    Err(StripeIdError($what))
+                    Err(StripeIdError::empty($what))
                 } else {
                     Ok(Self(raw))
                 }
@@ -49,6 +56,12 @@ stripe_id!(
     /// A Stripe refund.
     RefundId,
     "refund"
+);
+stripe_id!(
+    /// A Stripe PaymentIntent: one per order paid by card. Not unique across orders in tests
+    /// either: stripe-mock answers every PaymentIntent with the same id.
+    PaymentIntentId,
+    "payment intent"
 );
 
 #[cfg(test)]

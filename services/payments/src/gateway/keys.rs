@@ -14,6 +14,14 @@ pub fn charge(order: OrderId, token: &PaymentToken) -> Result<IdempotencyKey, Ga
     key(format!("charge-{order}-{}", token.as_str()))
 }
 
+/// `intent-<order>`: an order has one PaymentIntent. Stripe answers a repeated create (a second
+/// click, a reload, another tab) with the PaymentIntent it made first, for 24 hours, far longer
+/// than an order can be paid. Unlike a charge, nothing is lost to a declined card: the buyer
+/// confirms the same PaymentIntent again with another card.
+pub fn intent(order: OrderId) -> Result<IdempotencyKey, GatewayError> {
+    key(format!("intent-{order}"))
+}
+
 /// `refund-<order>-<charge>`: a charge is refunded once, however many times the refund is tried.
 pub fn refund(order: OrderId, charge: &ChargeId) -> Result<IdempotencyKey, GatewayError> {
     key(format!("refund-{order}-{charge}"))
@@ -34,6 +42,10 @@ mod tests {
         assert_eq!(
             charge(order, &token).expect("key").as_str(),
             "charge-64b0f7a2c1d3e4f5a6b7c8d9-tok_visa"
+        );
+        assert_eq!(
+            intent(order).expect("key").as_str(),
+            "intent-64b0f7a2c1d3e4f5a6b7c8d9"
         );
         let charge_id = ChargeId::new("ch_1").expect("id");
         assert_eq!(

@@ -1,5 +1,5 @@
-//! Stripe, behind the two calls payments makes: charge an order's price with the buyer's token,
-//! and refund a charge. Each call carries an idempotency key derived from what it is about
+//! Stripe, behind the three calls payments makes: charge an order's price with the buyer's token,
+//! open the PaymentIntent the buyer's browser confirms with a card, and refund a charge. Each call carries an idempotency key derived from what it is about
 //! ([`keys`]), so a repeated call (a retried request, a redelivered event, the retry worker) gets
 //! Stripe's first answer back instead of moving money twice.
 
@@ -10,7 +10,10 @@ use std::{collections::HashMap, time::Duration};
 
 use anyhow::Context;
 use stripe::{Client, ClientBuilder, RequestStrategy, StripeRequest};
-use stripe_core::{charge::CreateCharge, refund::CreateRefund};
+use stripe_core::{
+    PaymentIntentAllowedPaymentMethodTypes, charge::CreateCharge,
+    payment_intent::CreatePaymentIntent, refund::CreateRefund,
+};
 use stripe_types::Currency;
 use ticketing_common::domain::{Money, OrderId};
 
@@ -18,7 +21,10 @@ pub use error::GatewayError;
 
 use crate::{
     configuration::StripeConfig,
-    domain::{ChargeId, PaymentToken, RefundId},
+    domain::{
+        CardIntent, ChargeId, ClientSecret, PaymentIntentId, PaymentToken, RefundId, StripeIdError,
+    },
+    webhook::ORDER_METADATA_KEY,
 };
 
 /// The Stripe API client, pointed at `STRIPE_API_BASE`. Cheap to clone.
@@ -71,6 +77,33 @@ impl Gateway {
         Ok(id)
     }
 
+    /// Opens the PaymentIntent for `amount` (in cents, USD) that pays for `order` by card, or
+    /// gets the one opened before (same idempotency key). The order rides in its metadata, which
+    /// is how the webhook knows what a `payment_intent.succeeded` paid for. Cards only: a card
+    /// confirms in the page (3-D Secure included), with no redirect to come back from.
+    #[tracing::instrument(name = "stripe_payment_intent", skip_all, fields(%order, cents = amount.cents()))]
+    pub async fn create_intent(
+        &self,
+        order: OrderId,
+        amount: Money,
+    ) -> Result<CardIntent, GatewayError> {
+        let key = keys::intent(order)?;
+        let intent = CreatePaymentIntent::new(amount.cents(), Currency::USD)
+            .allowed_payment_method_types(vec![PaymentIntentAllowedPaymentMethodTypes::Card])
+            .description(format!("Ticketing order {order}"))
+            .metadata(order_metadata(order))
+            .customize()
+            .request_strategy(RequestStrategy::Idempotent(key))
+            .send(&self.client)
+            .await?;
+        let unusable = |err: StripeIdError| GatewayError::Unavailable(err.to_string());
+        let id = PaymentIntentId::new(intent.id.as_str()).map_err(unusable)?;
+        let client_secret =
+            ClientSecret::new(intent.client_secret.unwrap_or_default()).map_err(unusable)?;
+        tracing::info!(payment_intent_id = %id, "payment intent opened");
+        Ok(CardIntent { id, client_secret })
+    }
+
     /// Refunds the whole of `charge`, made for `order`.
     #[tracing::instrument(name = "stripe_refund", skip_all, fields(%order, %charge))]
     pub async fn refund(
@@ -95,5 +128,5 @@ impl Gateway {
 
 /// Lets whoever reads the Stripe dashboard find the order a charge or refund belongs to.
 fn order_metadata(order: OrderId) -> HashMap<String, String> {
-    HashMap::from([("order_id".to_owned(), order.to_string())])
+    HashMap::from([(ORDER_METADATA_KEY.to_owned(), order.to_string())])
 }

@@ -1,11 +1,25 @@
-//! The HTTP API: one module per resource.
+//! The HTTP API: one module per resource, and one place where errors become API errors.
 
+mod errors;
+mod intents;
 mod payments;
+mod webhook;
 
 use axum::Router;
 
+pub use errors::messages;
+pub use webhook::WEBHOOK_BODY;
+
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().merge(payments::router())
+/// The token route always; card payments (the PaymentIntent route and Stripe's webhook) only
+/// when the service has the webhook's signing secret: without it no card payment could ever be
+/// recorded, so none is opened.
+pub fn router(card_payments: bool) -> Router<AppState> {
+    let router = Router::new().merge(payments::router());
+    if card_payments {
+        router.merge(intents::router()).merge(webhook::router())
+    } else {
+        router
+    }
 }

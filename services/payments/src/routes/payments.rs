@@ -13,9 +13,8 @@ use ticketing_common::{
 use validator::{Validate, ValidationError};
 
 use crate::{
-    checkout::{self, PayError},
+    checkout,
     domain::{PaymentToken, TokenError},
-    gateway::GatewayError,
     state::AppState,
 };
 
@@ -68,40 +67,6 @@ async fn create(
         .map_err(|_| ApiError::Validation(vec![FieldError::on("orderId", ORDER_ID_REQUIRED)]))?;
     let token = PaymentToken::parse(body.token.as_str())
         .map_err(|err| ApiError::Validation(vec![FieldError::on("token", err.to_string())]))?;
-    match checkout::pay(&state, user.id, order_id, &token).await {
-        Ok(payment) => Ok((StatusCode::CREATED, Json(Created { id: payment.id }))),
-        Err(err) => Err(api_error(err)),
-    }
-}
-
-fn api_error(err: PayError) -> ApiError {
-    match err {
-        PayError::UnknownOrder => ApiError::NotFound,
-        PayError::NotOwner => ApiError::NotAuthorized,
-        PayError::Cancelled | PayError::AlreadyPaid => ApiError::bad_request(err.to_string()),
-        PayError::Gateway(err) => gateway_error(err),
-        PayError::Database(err) => ApiError::Unexpected(err.context("paying for an order")),
-    }
-}
-
-/// Stripe's own words where they are meant for the buyer; a plain 502 where Stripe failed us.
-fn gateway_error(err: GatewayError) -> ApiError {
-    match err {
-        GatewayError::Declined(message) => ApiError::Rejected {
-            status: StatusCode::PAYMENT_REQUIRED,
-            message,
-        },
-        GatewayError::Invalid(message) => ApiError::BadRequest(message),
-        GatewayError::InProgress(message) => ApiError::Rejected {
-            status: StatusCode::CONFLICT,
-            message,
-        },
-        GatewayError::Unavailable(detail) => {
-            tracing::warn!(%detail, "Stripe failed a charge");
-            ApiError::BadGateway("The payment provider is not available, please try again".into())
-        }
-        GatewayError::AlreadyRefunded | GatewayError::Unusable(_) => {
-            ApiError::Unexpected(anyhow::Error::new(err).context("charging through Stripe"))
-        }
-    }
+    let payment = checkout::pay(&state, user.id, order_id, &token).await?;
+    Ok((StatusCode::CREATED, Json(Created { id: payment.id })))
 }

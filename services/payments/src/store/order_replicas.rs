@@ -1,6 +1,7 @@
 //! The replica of orders, fed by `order.created` / `order.cancelled` in version order: what
 //! payments needs to know to charge for an order and to know whether it may still be paid.
 
+use chrono::{DateTime, Utc};
 use mongodb::{Collection, Database, bson::Document};
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
@@ -18,6 +19,10 @@ pub struct OrderReplica {
     #[serde(with = "money::as_cents")]
     pub price: Money,
     pub status: OrderStatus,
+    /// When orders will cancel the order if it is unpaid. Absent from replicas written before it
+    /// was kept.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl OrderReplica {
@@ -28,6 +33,7 @@ impl OrderReplica {
             user_id: event.user_id,
             price: event.ticket.price,
             status: event.status,
+            expires_at: Some(event.expires_at),
         }
     }
 
@@ -43,6 +49,11 @@ impl OrderReplica {
 
     pub fn is_cancelled(&self) -> bool {
         self.status == OrderStatus::Cancelled
+    }
+
+    /// Past its expiry at `now`: its cancellation is due, whether or not it has arrived.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
     }
 }
 

@@ -61,7 +61,9 @@ async fn start(stripe: StripeDouble, base: String) -> TestApp {
         session: testing::session_config(Duration::from_secs(900), false),
         mongo: testing::mongo_config(),
         nats: testing::nats_config(),
-        stripe: StripeConfig::new(STRIPE_KEY.into(), Some(base)).expect("stripe settings"),
+        stripe: StripeConfig::new(STRIPE_KEY.into(), Some(base))
+            .and_then(|stripe| stripe.with_webhook_secret(crate::cards::WEBHOOK_SECRET))
+            .expect("stripe settings"),
         // Short, so tests see failed refunds retried without waiting long.
         sweep_interval: Duration::from_millis(200),
     };

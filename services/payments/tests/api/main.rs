@@ -2,9 +2,12 @@
 //! events prefix, against real FerretDB and NATS JetStream, and Stripe played by stripe-mock
 //! behind a recording test double.
 
+mod cards;
 mod helpers;
+mod intents;
 mod pay;
 mod refunds;
 mod replica;
 mod stripe_double;
 mod stripe_errors;
+mod webhook;

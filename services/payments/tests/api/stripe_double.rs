@@ -73,6 +73,7 @@ struct Inner {
     calls: Mutex<Vec<StripeCall>>,
     charges: Mutex<Answer>,
     refunds: Mutex<Answer>,
+    intents: Mutex<Answer>,
     released: Semaphore,
     charge_ids: Mutex<HashMap<String, String>>,
 }
@@ -96,6 +97,7 @@ impl StripeDouble {
             calls: Mutex::new(Vec::new()),
             charges: Mutex::new(Answer::Forward),
             refunds: Mutex::new(Answer::Forward),
+            intents: Mutex::new(Answer::Forward),
             released: Semaphore::new(0),
             charge_ids: Mutex::new(HashMap::new()),
         });
@@ -125,6 +127,10 @@ impl StripeDouble {
 
     pub fn answer_refunds(&self, answer: Answer) {
         *self.inner.refunds.lock().expect("lock") = answer;
+    }
+
+    pub fn answer_intents(&self, answer: Answer) {
+        *self.inner.intents.lock().expect("lock") = answer;
     }
 
     /// Lets `count` held requests go on to stripe-mock.
@@ -185,6 +191,7 @@ async fn answer(
     let answer = match call.path.as_str() {
         "/v1/charges" => inner.charges.lock().expect("lock").clone(),
         "/v1/refunds" => inner.refunds.lock().expect("lock").clone(),
+        "/v1/payment_intents" => inner.intents.lock().expect("lock").clone(),
         _ => Answer::Forward,
     };
     match answer {

@@ -239,7 +239,9 @@ impl<E: crate::events::Event> EventProbe<E> {
             .unwrap_or_else(|| panic!("no {} event within 5 s", E::SUBJECT))
     }
 
-    /// Asserts nothing more arrives within `wait`.
+    /// Asserts nothing more arrives within `wait`. A quiet moment proves nothing (the event may
+    /// not have been written yet): to show that nothing more comes, wait on the fact that nothing
+    /// more can — [`wait_until_handled`], then [`published_count`] — rather than on this.
     pub async fn assert_quiet(&mut self, wait: Duration) {
         if let Some(event) = self.next_within(wait).await {
             panic!("unexpected {} event: {event:?}", E::SUBJECT);

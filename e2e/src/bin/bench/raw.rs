@@ -5,7 +5,7 @@
 use std::future::IntoFuture;
 
 use anyhow::Context;
-use futures::future::try_join_all;
+use futures::{TryStreamExt, future::try_join_all};
 use mongodb::{
     Collection,
     bson::{DateTime, Document, doc, oid::ObjectId},
@@ -89,6 +89,27 @@ impl RawDatabase {
                 .context("find_one")?
                 .with_context(|| format!("document {id} not found"))
                 .map(drop)
+        })
+        .await?;
+        Ok(measured)
+    }
+
+    /// The query behind the first page of GET /api/tickets, as the tickets store sends it:
+    /// tickets for sale, in id order, newest revision first, 50 and a little slack.
+    pub async fn page(&self, load: Load) -> anyhow::Result<Measured> {
+        let tickets = &self.tickets;
+        let (measured, _) = measure("raw page query", load, |_| async move {
+            let page: Vec<Document> = tickets
+                .find(doc! { "state.order_id": { "$exists": false } })
+                .sort(doc! { "entity": 1, "version": -1 })
+                .limit(54)
+                .await
+                .context("find")?
+                .try_collect()
+                .await
+                .context("reading the page")?;
+            anyhow::ensure!(!page.is_empty(), "the raw page query found nothing");
+            Ok(())
         })
         .await?;
         Ok(measured)

@@ -10,6 +10,7 @@ use crate::measure::{IN_FLIGHT, Measured};
 pub enum Raw {
     InsertOne,
     FindOne,
+    Page,
 }
 
 impl Raw {
@@ -17,6 +18,7 @@ impl Raw {
         match self {
             Self::InsertOne => "insert_one",
             Self::FindOne => "find_one",
+            Self::Page => "page query",
         }
     }
 }

@@ -12,8 +12,10 @@ const nextConfig = {
   output: process.env.NEXT_STANDALONE === '1' ? 'standalone' : undefined,
   // No ESLint in this project's minimal dependency set; `next build` still type-checks.
   eslint: { ignoreDuringBuilds: true },
+  // The Content-Security-Policy is set per request by src/middleware.ts (it allows Stripe.js
+  // only when STRIPE_PUBLISHABLE_KEY is set, read at request time); these never change.
   async headers() {
-    return [{ source: '/:path*', headers: securityHeaders(process.env.NODE_ENV === 'development') }];
+    return [{ source: '/:path*', headers: securityHeaders() }];
   },
   async rewrites() {
     // Liveness for scripts/client.sh and Kubernetes probes. It lives outside /api on purpose:

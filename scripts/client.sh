@@ -14,7 +14,8 @@
 # it stops the old server, builds and starts again.
 # State: pid $STATE_DIR/pids/client.pid, log $STATE_DIR/logs/client.log (STATE_DIR: TICKETING_STATE_DIR or .run/).
 # Environment: CLIENT_PORT (3000), INGRESS_URL (http://127.0.0.1:8080); passed to the server:
-# API_BASE_URL (default INGRESS_URL), API_HOST, STRIPE_TEST_TOKEN (see client/README.md).
+# API_BASE_URL (default INGRESS_URL), API_HOST, STRIPE_TEST_TOKEN, STRIPE_PUBLISHABLE_KEY (unset:
+# test mode; see client/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)

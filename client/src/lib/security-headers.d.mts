@@ -1,2 +1,3 @@
-export function contentSecurityPolicy(dev: boolean): string;
-export function securityHeaders(dev: boolean): { key: string; value: string }[];
+export const STRIPE_SOURCES: { script: string[]; frame: string[]; connect: string[] };
+export function contentSecurityPolicy(dev: boolean, options?: { stripe?: boolean }): string;
+export function securityHeaders(): { key: string; value: string }[];

@@ -80,6 +80,7 @@ describe('serverConfig()', () => {
       apiHost: undefined,
       apiTimeoutMs: 10_000,
       stripeTestToken: 'tok_visa',
+      stripePublishableKey: undefined,
     });
     assert.deepEqual(
       serverConfig({
@@ -87,12 +88,14 @@ describe('serverConfig()', () => {
         API_HOST: 'ticketing.dev',
         API_TIMEOUT_MS: '2500',
         STRIPE_TEST_TOKEN: 'tok_mastercard',
+        STRIPE_PUBLISHABLE_KEY: 'pk_live_51Xyz',
       }),
       {
         apiBaseUrl: 'http://ingress-nginx-controller.ingress-nginx.svc.cluster.local',
         apiHost: 'ticketing.dev',
         apiTimeoutMs: 2500,
         stripeTestToken: 'tok_mastercard',
+        stripePublishableKey: 'pk_live_51Xyz',
       },
     );
   });

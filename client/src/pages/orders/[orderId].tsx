@@ -1,6 +1,7 @@
 import Head from 'next/head';
 import Link from 'next/link';
 import { useRouter } from 'next/router';
+import { CardPayForm } from '@/components/CardPayForm';
 import { ErrorList } from '@/components/ErrorList';
 import { StatusBadge } from '@/components/StatusBadge';
 import { formatDuration } from '@/lib/countdown';
@@ -11,25 +12,35 @@ import type { Order } from '@/lib/types';
 import { useCountdown } from '@/lib/use-countdown';
 import { useRequest } from '@/lib/use-request';
 
+/** How the order is paid: Stripe's card form, or the test token (README.md, "Payments"). */
+type Payment = { mode: 'card'; publishableKey: string } | { mode: 'test'; token: string };
+
 type PageProps = {
   order: Order;
   renderedAt: number;
-  paymentToken: string;
+  payment: Payment;
 };
+
+function paymentMode(): Payment {
+  const config = serverConfig();
+  return config.stripePublishableKey
+    ? { mode: 'card', publishableKey: config.stripePublishableKey }
+    : { mode: 'test', token: config.stripeTestToken };
+}
 
 export const getServerSideProps = withSession<PageProps>(
   async (ctx, { api }) => ({
     props: {
       order: await api.get<Order>(`/api/orders/${encodeURIComponent(String(ctx.params?.orderId))}`),
       renderedAt: Date.now(),
-      // Test mode: the token the pay form sends (README.md, "Payments").
-      paymentToken: serverConfig().stripeTestToken,
+      payment: paymentMode(),
     },
   }),
   { requireUser: true },
 );
 
-function PayForm({ order, paymentToken }: { order: Order; paymentToken: string }) {
+/** Test mode: pays with a Stripe test token through the token route. */
+function TestPayForm({ order, paymentToken }: { order: Order; paymentToken: string }) {
   const router = useRouter();
   const { doRequest, errors, inFlight } = useRequest<{ id: string }>({
     path: '/api/payments',
@@ -56,7 +67,7 @@ function PayForm({ order, paymentToken }: { order: Order; paymentToken: string }
   );
 }
 
-export default function OrderPage({ order, renderedAt, paymentToken }: PageProps & SessionProps) {
+export default function OrderPage({ order, renderedAt, payment }: PageProps & SessionProps) {
   const left = useCountdown(order.expiresAt, renderedAt);
   // Past its expiry an unpaid order is gone, whether or not the expiration event has landed yet.
   const expired = order.status !== 'complete' && left === 0;
@@ -93,7 +104,11 @@ export default function OrderPage({ order, renderedAt, paymentToken }: PageProps
             <p className="countdown" data-testid="countdown" aria-live="off">
               Time left to pay: <strong>{formatDuration(left)}</strong>
             </p>
-            <PayForm order={order} paymentToken={paymentToken} />
+            {payment.mode === 'card' ? (
+              <CardPayForm order={order} publishableKey={payment.publishableKey} />
+            ) : (
+              <TestPayForm order={order} paymentToken={payment.token} />
+            )}
           </>
         )}
       </article>

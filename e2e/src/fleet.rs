@@ -10,7 +10,7 @@ use std::{
 use anyhow::{Context, bail};
 use ticketing_common::{config::NatsConfig, events::EventBus, poll};
 
-use crate::process::Process;
+use crate::{nats::Nats, process::Process};
 
 /// The services of the fleet, with the binary each runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,12 +45,16 @@ impl Service {
 #[derive(Debug, Clone)]
 pub struct FleetOptions {
     pub order_expiration: Duration,
+    /// NATS servers: 1, or a cluster (3, as the `gke` profile runs) with the stream replicated
+    /// on each node.
+    pub nats_nodes: usize,
 }
 
 impl Default for FleetOptions {
     fn default() -> Self {
         Self {
             order_expiration: Duration::from_secs(900),
+            nats_nodes: 1,
         }
     }
 }
@@ -64,8 +68,7 @@ pub struct Fleet {
     id: String,
     dir: PathBuf,
     options: FleetOptions,
-    nats_port: u16,
-    nats: Option<Process>,
+    nats: Nats,
     services: BTreeMap<Service, Running>,
     ingress_port: u16,
     ingress: Ingress,
@@ -85,7 +88,7 @@ impl Fleet {
         let dir = target_dir().join("e2e").join(&id);
         std::fs::create_dir_all(dir.join("logs"))?;
         std::fs::create_dir_all(dir.join("nginx"))?;
-        let nats_port = free_port()?;
+        let nats = Nats::new(&dir, options.nats_nodes)?;
         let ports: BTreeMap<Service, u16> = Service::ALL
             .into_iter()
             .map(|service| Ok((service, free_port()?)))
@@ -96,13 +99,12 @@ impl Fleet {
             id,
             dir,
             options,
-            nats_port,
-            nats: None,
+            nats,
             services: BTreeMap::new(),
             ingress_port,
             ingress,
         };
-        fleet.start_nats().await?;
+        fleet.nats.start().await?;
         for (service, port) in ports {
             fleet.spawn(service, port)?;
         }
@@ -146,7 +148,7 @@ impl Fleet {
     /// listeners have handled.
     pub async fn event_bus(&self) -> anyhow::Result<EventBus> {
         EventBus::connect(&NatsConfig {
-            url: format!("nats://127.0.0.1:{}", self.nats_port),
+            url: self.nats.url(),
             client_name: "e2e-tests".into(),
             events_prefix: Some(self.events_prefix()),
         })
@@ -176,17 +178,20 @@ impl Fleet {
         self.wait_ready(service).await
     }
 
-    /// kill -9 the NATS server.
+    /// kill -9 every NATS server.
     pub fn kill_nats(&mut self) {
-        if let Some(nats) = self.nats.as_mut() {
-            nats.kill();
-        }
+        self.nats.kill();
     }
 
-    /// Starts the NATS server again on the same port and store (after `kill_nats`).
+    /// kill -9 one server of a NATS cluster, by the name JetStream reports (a stream's leader).
+    pub fn kill_nats_node(&mut self, name: &str) -> anyhow::Result<()> {
+        self.nats.kill_node(name)
+    }
+
+    /// Starts the NATS servers again on the same ports and stores (after `kill_nats`).
     pub async fn restart_nats(&mut self) -> anyhow::Result<()> {
         self.kill_nats();
-        self.start_nats().await
+        self.nats.start().await
     }
 
     /// The resident memory of a service's process, in KiB (from /proc).
@@ -206,38 +211,6 @@ impl Fleet {
             .map(|running| running.process.log_tail())
             .collect::<Vec<_>>()
             .join("\n")
-    }
-
-    async fn start_nats(&mut self) -> anyhow::Result<()> {
-        let store = self.dir.join("nats");
-        let mut command = Command::new(go_binary("nats-server")?);
-        command
-            .args([
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.nats_port.to_string(),
-                "-js",
-                "-sd",
-            ])
-            .arg(&store);
-        self.nats = Some(Process::spawn(
-            "nats",
-            command,
-            &self.dir.join("logs/nats.log"),
-        )?);
-        let port = self.nats_port;
-        poll::until(
-            Duration::from_secs(20),
-            Duration::from_millis(50),
-            async || {
-                std::net::TcpStream::connect(("127.0.0.1", port))
-                    .is_ok()
-                    .then_some(())
-            },
-        )
-        .await
-        .context("NATS did not start within 20 s")
     }
 
     fn spawn(&mut self, service: Service, port: u16) -> anyhow::Result<()> {
@@ -262,7 +235,11 @@ impl Fleet {
                 "MONGO_URI",
                 format!("{}/{}", *MONGO, self.database(service)),
             )
-            .env("NATS_URL", format!("nats://127.0.0.1:{}", self.nats_port))
+            .env("NATS_URL", self.nats.url())
+            .env(
+                "EVENTS_STREAM_REPLICAS",
+                self.options.nats_nodes.max(1).to_string(),
+            )
             .env("NATS_CLIENT_NAME", format!("{name}-e2e"))
             .env("EVENTS_PREFIX", self.events_prefix())
             .env(
@@ -324,9 +301,7 @@ impl Drop for Fleet {
             running.process.kill();
         }
         self.ingress.stop();
-        if let Some(nats) = self.nats.as_mut() {
-            nats.kill();
-        }
+        self.nats.kill();
     }
 }
 
@@ -416,6 +391,6 @@ pub(crate) fn go_binary(name: &str) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("{name} not found: run scripts/backing-services.sh up"))
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }

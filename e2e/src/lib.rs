@@ -5,6 +5,7 @@
 //! every process it started, nginx's workers included, and fails if one survives.
 
 mod fleet;
+mod nats;
 mod process;
 pub mod standalone;
 mod user;

@@ -169,6 +169,7 @@ async fn a_nats_restart_in_a_burst_of_200_tickets_loses_none() -> anyhow::Result
 async fn expiration_killed_with_jobs_pending_still_expires_every_order() -> anyhow::Result<()> {
     let mut fleet = Fleet::start(FleetOptions {
         order_expiration: Duration::from_secs(4),
+        ..FleetOptions::default()
     })
     .await?;
     let seller = User::sign_up(&fleet, "seller").await?;

@@ -117,6 +117,7 @@ async fn a_ticket_is_listed_ordered_paid_and_stays_reserved() -> anyhow::Result<
 async fn an_unpaid_order_expires_and_the_ticket_is_for_sale_again() -> anyhow::Result<()> {
     let fleet = Fleet::start(FleetOptions {
         order_expiration: Duration::from_secs(3),
+        ..FleetOptions::default()
     })
     .await?;
     let seller = User::sign_up(&fleet, "seller").await?;

@@ -77,7 +77,8 @@ impl EventBus {
 
     /// The connection, without waiting for NATS: the client connects in the background (for as
     /// long as it takes) and reconnects after every loss; [`EventBus::check_connected`] tells
-    /// whether it is connected now. Fails only for a URL the client cannot use.
+    /// whether it is connected now. Fails only for a URL the client cannot use. `NATS_URL` may
+    /// name several nodes of a cluster, separated by commas.
     pub async fn open(config: &NatsConfig) -> anyhow::Result<Self> {
         let client = async_nats::ConnectOptions::new()
             .name(&config.client_name)
@@ -98,7 +99,9 @@ impl EventBus {
                     _ => tracing::info!(%event, "nats connection event"),
                 }
             })
-            .connect(&config.url)
+            // A cluster is a comma-separated list; the client also learns the other nodes from
+            // the one it reaches, and moves to another when its node goes away.
+            .connect(config.url.split(',').map(str::trim).collect::<Vec<_>>())
             .await
             .with_context(|| {
                 format!(

@@ -4,8 +4,8 @@
 //! - [`manifests`]: every document of each deployment variant's manifests (`infra/k8s/**`) parsed into its typed Kubernetes API
 //!   object (k8s-openapi), with the round trip that turns the types' silent dropping of unknown
 //!   fields into an error;
-//! - [`schema`]: skaffold's published JSON Schema, validated by `jsonschema`, its errors in the
-//!   checked file's terms;
+//! - `schema` (feature `schema`, on for the tests): skaffold's published JSON Schema, validated
+//!   by `jsonschema`, its errors in the checked file's terms;
 //! - [`glob`]: the glob patterns skaffold and .dockerignore use (`rawYaml`, sync rules), matched
 //!   by `globset`;
 //! - [`routes`]: the routes of the local nginx template and of the Ingress.
@@ -15,6 +15,7 @@
 pub mod glob;
 pub mod manifests;
 pub mod routes;
+#[cfg(feature = "schema")]
 pub mod schema;
 
 use std::path::PathBuf;

@@ -238,6 +238,8 @@ describe('the web client in a real browser', { timeout: TEST_TIMEOUT * 3 }, () =
       await screenshot(a, 'seller-new-ticket-form');
       await a.getByRole('button', { name: 'List ticket' }).click();
       await a.waitForURL(`${BASE}/`);
+      // The URL changes before the list is rendered: wait for it, or "More tickets" is not there yet.
+      await a.getByRole('heading', { name: 'Tickets for sale' }).waitFor();
       // Oldest first, 50 a page: the new ticket is on the last page.
       await showEveryPage(a, 'More tickets', TICKET_ROWS);
       const row = a.locator('tr', { hasText: title });
@@ -305,6 +307,11 @@ describe('the web client in a real browser', { timeout: TEST_TIMEOUT * 3 }, () =
       const second = seconds(await countdown.innerText());
       assert.ok(second < first && second >= first - 4, `the countdown runs: ${first}s then ${second}s`);
       assert.ok(await b.getByRole('button', { name: 'Pay $25.50' }).isVisible());
+      // The fleet's client has no STRIPE_PUBLISHABLE_KEY: test mode, and no Stripe in its policy.
+      assert.ok(await b.locator('.test-mode').isVisible(), 'the test-mode note');
+      const csp = (await fetch(b.url(), { headers: { cookie: `session=${(await contextB.cookies()).find((c) => c.name === 'session')?.value}` } })).headers.get('content-security-policy') ?? '';
+      assert.match(csp, /script-src 'self';/);
+      assert.doesNotMatch(csp, /stripe/);
       await screenshot(b, 'buyer-order-countdown');
     });
 

@@ -127,8 +127,10 @@
         cardElement = createCardElement();
         return cardElement;
       },
+      // A type, or (as @stripe/react-stripe-js passes) the component that names its type.
       getElement: function (type) {
-        return type === 'card' ? cardElement : null;
+        var name = typeof type === 'string' ? type : type && type.__elementType;
+        return name === 'card' ? cardElement : null;
       },
       update: function () {},
     };

@@ -249,7 +249,7 @@ describe('card payments with Stripe Elements (a stand-in for Stripe.js)', { time
     });
     const loadedFromStripe = await wire(page);
     const card = page.frameLocator('iframe[name="stand-in-card"]').getByLabel('Card number');
-    const pay = page.getByRole('button', { name: 'Pay $12.50' });
+    const pay = page.locator('form[data-testid="card-form"] button[type="submit"]');
     const errors = page.locator('form .errors li');
 
     await t.test('the order page shows Stripe\'s card form, and its policy lets exactly Stripe in', async () => {
@@ -288,9 +288,13 @@ describe('card payments with Stripe Elements (a stand-in for Stripe.js)', { time
 
     await t.test('a passed challenge: "processing" while the order waits for Stripe\'s webhook', async () => {
       await pay.click();
-      await page.frameLocator('iframe[name="stand-in-3ds"]').getByRole('button', { name: 'Complete authentication' }).click();
+      const complete = page.frameLocator('iframe[name="stand-in-3ds"]').getByRole('button', { name: 'Complete authentication' });
+      await complete.waitFor();
+      assert.equal(await pay.innerText(), 'Paying…', 'the form waits for the challenge');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'card-03-3ds-challenge.png'), fullPage: true });
+      await complete.click();
       await page.getByTestId('payment-processing').waitFor();
-      await page.screenshot({ path: path.join(ARTIFACTS, 'card-03-processing.png'), fullPage: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'card-04-processing.png'), fullPage: true });
       const confirmations = (await page.evaluate(() => (window as any).__stripeStandIn.confirmations)) as {
         clientSecret: string;
         withTheCardElement: boolean;
@@ -314,7 +318,7 @@ describe('card payments with Stripe Elements (a stand-in for Stripe.js)', { time
       await page.getByText('Paid — the ticket is yours.').waitFor({ timeout: 45_000 });
       assert.equal(await page.getByTestId('card-form').count(), 0);
       assert.equal(await orderStatus(orderId, buyer), 'complete');
-      await page.screenshot({ path: path.join(ARTIFACTS, 'card-04-paid.png'), fullPage: true });
+      await page.screenshot({ path: path.join(ARTIFACTS, 'card-05-paid.png'), fullPage: true });
     });
 
     await t.test('no card number ever reached our servers, and nothing broke on the page', async () => {

@@ -64,6 +64,9 @@ start_service() {
     export NATS_URL=nats://127.0.0.1:4222 NATS_CLIENT_NAME="$name-local"
     export REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
     export STRIPE_KEY=${STRIPE_KEY:-sk_test_local} STRIPE_API_BASE=${STRIPE_API_BASE:-http://127.0.0.1:12111}
+    # The webhook's signing secret: card payments are on. Locally nothing but the tests and
+    # scripts/stripe-webhook-event.sh sign with it (README.md, "Card payments").
+    export STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-whsec_local_fleet}
     export ORDER_EXPIRATION_SECONDS=${ORDER_EXPIRATION_SECONDS:-900}
     export RUST_LOG=${RUST_LOG:-info}
     setsid nohup "$TARGET_DIR/debug/$name" >>"$LOGS/$name.log" 2>&1 < /dev/null &

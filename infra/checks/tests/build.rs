@@ -803,7 +803,8 @@ fn the_local_nginx_and_the_ingress_route_alike() {
             "/api/users",
             "/api/tickets",
             "/api/orders",
-            "/api/payments"
+            "/api/payments",
+            "/api/payments/webhook"
         ])
     );
 }

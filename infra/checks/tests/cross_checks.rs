@@ -51,6 +51,7 @@ fn required_env(service: &str) -> &'static [&'static str] {
             "NATS_CLIENT_NAME",
             "EVENTS_STREAM_REPLICAS",
             "STRIPE_KEY",
+            "STRIPE_WEBHOOK_SECRET",
         ],
         "expiration" => &[
             "PORT",
@@ -70,9 +71,14 @@ const TLS_SECRET: &str = "ticketing-tls";
 const CONFIG_MAP: &str = "ticketing-config";
 
 /// Variables that must come from a Secret: (variable, Secret name, key).
-const SECRETS: [(&str, &str, &str); 2] = [
+const SECRETS: [(&str, &str, &str); 3] = [
     ("JWT_KEY", "jwt-secret", "JWT_KEY"),
     ("STRIPE_KEY", "stripe-secret", "STRIPE_KEY"),
+    (
+        "STRIPE_WEBHOOK_SECRET",
+        "stripe-secret",
+        "STRIPE_WEBHOOK_SECRET",
+    ),
 ];
 
 /// Runs `check` on the manifests of every deployment variant (minikube, gke); a failure names

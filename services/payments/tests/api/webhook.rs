@@ -334,13 +334,16 @@ async fn a_signed_body_that_is_no_usable_event_is_400() {
 }
 
 #[tokio::test]
-async fn a_delivery_over_64_kib_is_413() {
+async fn a_delivery_over_64_kib_is_413_and_a_large_one_under_it_is_read() {
     let app = spawn_app().await;
     let order = app.order(UserId::new(), 1000).await;
-    let mut event = succeeded(order, "ch_big", 1000);
-    event["data"]["object"]["description"] = json!("x".repeat(64 * 1024));
-    let body = event.to_string().into_bytes();
+    let with_description = |bytes: usize| {
+        let mut event = succeeded(order, "ch_big", 1000);
+        event["data"]["object"]["description"] = json!("x".repeat(bytes));
+        event.to_string().into_bytes()
+    };
 
+    let body = with_description(64 * 1024);
     let response = app.deliver(&body, Some(&signed(&body, now()))).await;
 
     assert_eq!(response.status(), 413);
@@ -349,4 +352,9 @@ async fn a_delivery_over_64_kib_is_413() {
         json!([{ "message": "Request body must be at most 64 KiB" }])
     );
     nothing_recorded(&app, order).await;
+    // Far over the 2 KiB of the other payments routes and the 16 KiB default.
+    let body = with_description(48 * 1024);
+    let response = app.deliver(&body, Some(&signed(&body, now()))).await;
+    assert_eq!(response.status(), 200);
+    assert!(app.payment_of(order).await.is_some());
 }

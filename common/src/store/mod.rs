@@ -263,24 +263,12 @@ impl<T: Versioned> VersionedStore<T> {
             .try_collect()
             .await
             .context("reading a page")?;
-        let mut page: Vec<T> = Vec::with_capacity(revisions.len());
-        for same_entity in revisions.chunk_by(|a, b| a.entity == b.entity) {
-            let Some((newest, older)) = same_entity.split_first() else {
-                continue;
-            };
-            let base = newest.base();
-            let settled = older
-                .iter()
-                .find(|revision| {
-                    newest.held
-                        && base.as_ref().is_some_and(|(key, nonce)| {
-                            revision.key == *key && revision.nonce == *nonce
-                        })
-                })
-                .unwrap_or(newest);
-            page.push(settled.state.clone());
-        }
-        page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let page = revisions
+            .chunk_by(|a, b| a.entity == b.entity)
+            .filter_map(|same_entity| newest(same_entity.to_vec()))
+            .map(Current::into_settled_state)
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .collect();
         Ok(page)
     }
 

@@ -69,11 +69,7 @@ fn unique_suffix() -> String {
 
 impl TestApp {
     pub async fn open_intent(&self, user: Option<UserId>, body: &Value) -> Response {
-        let mut request = self.api.post(self.url("/api/payments/intents")).json(body);
-        if let Some(user) = user {
-            request = request.header("cookie", self.cookie(user));
-        }
-        request.send().await.expect("request sent")
+        self.post_as("/api/payments/intents", user, body).await
     }
 
     /// Opens the PaymentIntent of `order` as `user`.

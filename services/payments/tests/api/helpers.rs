@@ -108,12 +108,17 @@ impl TestApp {
         format!("session={}", self.sessions.sign(&claims).expect("signs"))
     }
 
-    pub async fn pay(&self, user: Option<UserId>, body: &Value) -> Response {
-        let mut request = self.api.post(self.url("/api/payments")).json(body);
+    /// POSTs `body` to `path`, signed in as `user` if there is one.
+    pub async fn post_as(&self, path: &str, user: Option<UserId>, body: &Value) -> Response {
+        let mut request = self.api.post(self.url(path)).json(body);
         if let Some(user) = user {
             request = request.header("cookie", self.cookie(user));
         }
         request.send().await.expect("request sent")
+    }
+
+    pub async fn pay(&self, user: Option<UserId>, body: &Value) -> Response {
+        self.post_as("/api/payments", user, body).await
     }
 
     /// Pays for `order` as `user` with the test card token `tok_visa`.

@@ -1,7 +1,8 @@
 //! Helpers for the services' black-box tests (feature `testing`): every test gets its own
 //! database and its own event prefix, so tests run in parallel without seeing each other. Also
-//! what tests wait on and count instead of sleeping: [`eventually`], [`wait_until_handled`] (a
-//! listener's consumer has settled what it was given), [`published_count`] (what a stream holds)
+//! what tests wait on and count instead of sleeping: [`eventually`], [`wait_until_handled`] and
+//! [`wait_until_caught_up`] (a listener's consumer has settled what it was given),
+//! [`wait_until_relayed`] (the outbox is empty), [`published_count`] (what a stream holds)
 //! and [`CommandLog`] (the round trips an operation makes); and an [`EventProbe`] to read events.
 
 use std::{
@@ -124,6 +125,54 @@ pub async fn wait_until_handled(
     .await;
 }
 
+/// Waits until `service`'s listener of `subject` has handled everything its stream holds so
+/// far: nothing left to deliver, nothing unacked, and its ack floor at the stream's last message
+/// (an event deferred for a later retry holds the floor back). For tests that publish events
+/// themselves and do not count them. Panics after 20 s.
+pub async fn wait_until_caught_up(
+    bus: &crate::events::EventBus,
+    service: &str,
+    subject: crate::events::Subject,
+) {
+    let names = bus.names();
+    let durable = names.durable(service, subject);
+    let stream = bus
+        .jetstream()
+        .get_stream(names.stream())
+        .await
+        .expect("the test stream");
+    let caught_up = eventually(Duration::from_secs(20), async || {
+        let last = stream.clone().info().await.ok()?.state.last_sequence;
+        let info = stream.consumer_info(&durable).await.ok()?;
+        let handled = info.num_pending == 0
+            && info.num_ack_pending == 0
+            && info.ack_floor.stream_sequence >= last;
+        handled.then_some(())
+    })
+    .await;
+    if caught_up.is_none() {
+        panic!("{durable} did not handle every event within 20 s");
+    }
+}
+
+/// Waits until no document of `collection` holds unpublished events (held ones included), so
+/// the relay has published everything written so far and will publish nothing more of it:
+/// after this, [`published_count`] is final. Panics after 20 s.
+pub async fn wait_until_relayed(collection: &mongodb::Collection<mongodb::bson::Document>) {
+    let pending = mongodb::bson::doc! { crate::events::outbox::PENDING_FIELD: true };
+    let relayed = eventually(Duration::from_secs(20), async || {
+        let left = collection.count_documents(pending.clone()).await.ok()?;
+        (left == 0).then_some(())
+    })
+    .await;
+    if relayed.is_none() {
+        panic!(
+            "{} still holds unpublished events after 20 s",
+            collection.name()
+        );
+    }
+}
+
 /// Waits until `service`'s consumer of `subject` has made `deliveries` deliveries, redeliveries
 /// included. For an event its listener defers (early: it waits for another), a redelivery proves
 /// the first delivery was handled and deferred — the fact to wait for before asserting that it
@@ -237,15 +286,6 @@ impl<E: crate::events::Event> EventProbe<E> {
         self.next_within(Duration::from_secs(5))
             .await
             .unwrap_or_else(|| panic!("no {} event within 5 s", E::SUBJECT))
-    }
-
-    /// Asserts nothing more arrives within `wait`. A quiet moment proves nothing (the event may
-    /// not have been written yet): to show that nothing more comes, wait on the fact that nothing
-    /// more can — [`wait_until_handled`], then [`published_count`] — rather than on this.
-    pub async fn assert_quiet(&mut self, wait: Duration) {
-        if let Some(event) = self.next_within(wait).await {
-            panic!("unexpected {} event: {event:?}", E::SUBJECT);
-        }
     }
 }
 

@@ -98,12 +98,12 @@ pub enum Change<T> {
     Unchanged,
 }
 
+/// Why the store could not finish an update, whatever the caller decided. An update returns the
+/// caller's own error type, which says what each of these means for its operation (`From`).
 #[derive(Debug, thiserror::Error)]
-pub enum UpdateError<E> {
+pub enum UpdateFailure {
     #[error("no such entity")]
     Missing,
-    #[error(transparent)]
-    Refused(E),
     #[error("the entity kept changing; gave up after {0} attempts")]
     Contended(usize),
     #[error(transparent)]
@@ -121,6 +121,16 @@ impl<T> Updated<T> {
     pub fn into_inner(self) -> T {
         match self {
             Self::Saved(state) | Self::Unchanged(state) => state,
+        }
+    }
+}
+
+/// An update read as a replica change: saved is applied, unchanged is a duplicate.
+impl<T> From<Updated<T>> for Applied {
+    fn from(updated: Updated<T>) -> Self {
+        match updated {
+            Updated::Saved(_) => Self::Applied,
+            Updated::Unchanged(_) => Self::Duplicate,
         }
     }
 }
@@ -229,6 +239,11 @@ impl<T: Versioned> VersionedStore<T> {
         Ok(newest(revisions))
     }
 
+    /// [`Self::current`] for an update: an entity that is not there is a failure.
+    async fn existing(&self, id: T::Id) -> Result<Current<T>, UpdateFailure> {
+        self.current(id).await?.ok_or(UpdateFailure::Missing)
+    }
+
     /// The entity's state as of its last finished change (see [`Current::into_settled_state`]).
     pub async fn latest(&self, id: T::Id) -> anyhow::Result<Option<T>> {
         Ok(self.current(id).await?.map(Current::into_settled_state))
@@ -288,44 +303,49 @@ impl<T: Versioned> VersionedStore<T> {
 
     /// Reads the latest state, lets `decide` derive the next one, and stores it as the next
     /// version; if another writer took that version first, starts again from the newer state.
-    pub async fn update<E>(
+    /// `decide`'s refusals and the store's own failures come back as one error type, `E`.
+    pub async fn update<E: From<UpdateFailure>>(
         &self,
         id: T::Id,
         decide: impl FnMut(T) -> Result<Change<T>, E>,
-    ) -> Result<Updated<T>, UpdateError<E>> {
-        let current = self.current(id).await?.ok_or(UpdateError::Missing)?;
+    ) -> Result<Updated<T>, E> {
+        let current = self.existing(id).await?;
         self.update_from(current, decide).await
     }
 
     /// [`Self::update`] from a state the caller has read already (one round trip less).
-    pub async fn update_from<E>(
+    pub async fn update_from<E: From<UpdateFailure>>(
         &self,
         mut current: Current<T>,
         mut decide: impl FnMut(T) -> Result<Change<T>, E>,
-    ) -> Result<Updated<T>, UpdateError<E>> {
+    ) -> Result<Updated<T>, E> {
         let id = current.state().id();
         for attempt in 0..Self::MAX_ATTEMPTS {
             if attempt > 0 {
-                current = self.current(id).await?.ok_or(UpdateError::Missing)?;
+                current = self.existing(id).await?;
             }
             let expected = current.version().next();
-            match decide(current.state().clone()).map_err(UpdateError::Refused)? {
+            match decide(current.state().clone())? {
                 Change::Unchanged => return Ok(Updated::Unchanged(current.into_state())),
                 Change::Save { state, events } => {
                     if state.version() != expected {
-                        return Err(anyhow::anyhow!(
+                        let wrong = anyhow::anyhow!(
                             "update of {id} produced version {} instead of {expected}",
                             state.version()
-                        )
-                        .into());
+                        );
+                        return Err(UpdateFailure::Database(wrong).into());
                     }
-                    if let Saved::Stored = self.save_next(&current, state.clone(), events).await? {
+                    let saved = self
+                        .save_next(&current, state.clone(), events)
+                        .await
+                        .map_err(UpdateFailure::Database)?;
+                    if let Saved::Stored = saved {
                         return Ok(Updated::Saved(state));
                     }
                 }
             }
         }
-        Err(UpdateError::Contended(Self::MAX_ATTEMPTS))
+        Err(UpdateFailure::Contended(Self::MAX_ATTEMPTS).into())
     }
 
     /// Applies a replica's new state only over the version before it (DESIGN.md §4).

@@ -20,7 +20,8 @@ use ticketing_common::{
 };
 use tokio::sync::{Barrier, watch};
 
-use crate::helpers::{bus, quick_options, spawn_listener, ticket_created, wait_until_handled};
+use crate::helpers::{bus, quick_options, spawn_listener, ticket_created};
+use ticketing_common::testing::wait_until_caught_up;
 
 fn options(concurrency: usize) -> ListenerOptions {
     ListenerOptions {
@@ -99,7 +100,7 @@ async fn handlers_run_together_up_to_the_concurrency_and_no_further() {
     let (stop, _task) = spawn_listener(&bus, "orders", listener, options(4));
 
     // Three groups of four meet at the barrier; one at a time, the first would wait alone.
-    wait_until_handled(&bus, "orders", Subject::TicketCreated).await;
+    wait_until_caught_up(&bus, "orders", Subject::TicketCreated).await;
     assert_eq!(gauge.peak(), 4, "never more than the concurrency at once");
     stop.cancel();
 }
@@ -177,7 +178,7 @@ async fn one_tickets_versions_run_in_order_while_tickets_run_together() {
     let replica = VersionedReplica::default();
     let (stop, _task) = spawn_listener(&bus, "orders", replica.clone(), options(16));
 
-    wait_until_handled(&bus, "orders", Subject::TicketUpdated).await;
+    wait_until_caught_up(&bus, "orders", Subject::TicketUpdated).await;
     for id in &tickets {
         assert_eq!(replica.applied_to(*id), (0..8).collect::<Vec<_>>());
     }
@@ -215,7 +216,7 @@ async fn duplicates_and_versions_out_of_order_settle_on_the_latest() {
     let replica = VersionedReplica::default();
     let (stop, _task) = spawn_listener(&bus, "orders", replica.clone(), options(8));
 
-    wait_until_handled(&bus, "orders", Subject::TicketUpdated).await;
+    wait_until_caught_up(&bus, "orders", Subject::TicketUpdated).await;
     assert_eq!(
         replica.applied_to(a),
         vec![0, 1, 2],
@@ -282,7 +283,7 @@ async fn progress_acks_keep_a_long_handler_from_being_redelivered_elsewhere() {
 
     // Without progress acks the event would be redelivered after 1 s, to the other replica,
     // which counts it at once: long before the slow one finishes at 3.5 s.
-    wait_until_handled(&bus, "orders", Subject::TicketCreated).await;
+    wait_until_caught_up(&bus, "orders", Subject::TicketCreated).await;
     assert_eq!(slow.attempts(), 1);
     assert_eq!(other.attempts(), 0, "the event was never redelivered");
     stop_slow.cancel();
@@ -358,7 +359,7 @@ async fn shutdown_finishes_the_running_and_hands_back_the_waiting() {
         handled: handled.clone(),
     };
     let (stop, _task) = spawn_listener(&bus, "orders", next, options(8));
-    wait_until_handled(&bus, "orders", Subject::TicketUpdated).await;
+    wait_until_caught_up(&bus, "orders", Subject::TicketUpdated).await;
     let handled = lock(&handled).clone();
     let by_first = handled.iter().filter(|(tag, _)| *tag == "first").count();
     assert_eq!(by_first, 4, "the running events finished before the stop");
@@ -394,7 +395,7 @@ async fn a_handler_that_panics_gets_its_event_again_and_the_listener_goes_on() {
     let event = ticket_created("panics once");
     bus.publisher().publish(&event).await.expect("published");
 
-    wait_until_handled(&bus, "orders", Subject::TicketCreated).await;
+    wait_until_caught_up(&bus, "orders", Subject::TicketCreated).await;
     assert_eq!(calls.load(Ordering::SeqCst), 2, "one panic, one success");
     assert!(!task.is_finished(), "the listener still runs");
     stop.cancel();

@@ -5,8 +5,8 @@ use tokio::sync::mpsc;
 
 use crate::helpers::{
     Recorder, bus, quick_options, received, spawn_listener, stream_messages, ticket_created,
-    wait_until_handled,
 };
+use ticketing_common::testing::wait_until_caught_up;
 
 #[tokio::test]
 async fn two_instances_sharing_a_durable_split_the_work_and_each_event_is_handled_once() {
@@ -32,7 +32,7 @@ async fn two_instances_sharing_a_durable_split_the_work_and_each_event_is_handle
         }
     }
 
-    wait_until_handled(&bus, "orders", Subject::TicketCreated).await;
+    wait_until_caught_up(&bus, "orders", Subject::TicketCreated).await;
     let received = received(&mut rx);
     let ids: Vec<EventId> = received.iter().map(|(_, e)| e.id.clone()).collect();
     assert_eq!(ids.len(), 100, "every event handled exactly once");
@@ -58,7 +58,7 @@ async fn a_handler_that_fails_once_gets_the_event_again() {
     let event = ticket_created("retry me");
     bus.publisher().publish(&event).await.expect("published");
 
-    wait_until_handled(&bus, "orders", Subject::TicketCreated).await;
+    wait_until_caught_up(&bus, "orders", Subject::TicketCreated).await;
     let received = received(&mut rx);
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].1, event);
@@ -97,7 +97,7 @@ async fn a_listener_dropped_before_acking_does_not_lose_the_event() {
         Recorder::new("rescuer", tx),
         quick_options(),
     );
-    wait_until_handled(&bus, "orders", Subject::TicketCreated).await;
+    wait_until_caught_up(&bus, "orders", Subject::TicketCreated).await;
     let received = received(&mut rx);
     assert_eq!(received.len(), 1, "redelivered after ack_wait");
     assert_eq!(received[0].0, "rescuer");
@@ -121,7 +121,7 @@ async fn one_event_published_twice_is_delivered_once() {
 
     assert!(!first, "the first publish is new");
     assert!(second, "JetStream reports the second as a duplicate");
-    wait_until_handled(&bus, "orders", Subject::TicketCreated).await;
+    wait_until_caught_up(&bus, "orders", Subject::TicketCreated).await;
     let received = received(&mut rx);
     assert_eq!(received.len(), 1);
     assert_eq!(stream_messages(&bus).await, 1);
@@ -160,7 +160,7 @@ async fn shutdown_while_a_handler_runs_loses_nothing() {
 
     // A new instance gets everything the stopped one did not finish.
     let (stop, _task) = spawn_listener(&bus, "orders", Recorder::new("next", tx), quick_options());
-    wait_until_handled(&bus, "orders", Subject::TicketCreated).await;
+    wait_until_caught_up(&bus, "orders", Subject::TicketCreated).await;
     let received = received(&mut rx);
     let ids: HashSet<EventId> = received.iter().map(|(_, e)| e.id.clone()).collect();
     let expected: HashSet<EventId> = events.iter().map(|e| e.id.clone()).collect();

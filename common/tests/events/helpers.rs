@@ -9,9 +9,7 @@ use std::{
 use bytes::Bytes;
 use ticketing_common::{
     domain::{Money, TicketId, UserId, Version},
-    events::{
-        Envelope, EventBus, HandleError, Listener, ListenerOptions, Subject, TicketCreated, listen,
-    },
+    events::{Envelope, EventBus, HandleError, Listener, ListenerOptions, TicketCreated, listen},
     telemetry, testing,
 };
 use tokio::sync::{Mutex, mpsc};
@@ -109,20 +107,11 @@ pub fn spawn_listener<L: Listener>(
     (shutdown, handle)
 }
 
-/// What has arrived so far, without waiting: after [`wait_until_handled`] that is everything
-/// the handlers will ever send, so a count of it proves "once" and "no more".
+/// What has arrived so far, without waiting: after [`testing::wait_until_caught_up`] that is
+/// everything the handlers will ever send, so a count of it proves "once" and "no more".
 pub fn received<T>(rx: &mut mpsc::UnboundedReceiver<T>) -> Vec<T> {
     let mut out = Vec::new();
     while let Ok(item) = rx.try_recv() {
-        out.push(item);
-    }
-    out
-}
-
-/// Receives what arrives within `wait`.
-pub async fn drain<T>(rx: &mut mpsc::UnboundedReceiver<T>, wait: Duration) -> Vec<T> {
-    let mut out = Vec::new();
-    while let Ok(Some(item)) = tokio::time::timeout(wait, rx.recv()).await {
         out.push(item);
     }
     out
@@ -135,32 +124,6 @@ pub async fn stream_messages(bus: &EventBus) -> u64 {
         .await
         .expect("stream");
     stream.info().await.expect("stream info").state.messages
-}
-
-/// Waits until `service`'s consumer of `subject` has handled everything in the stream: nothing
-/// left to deliver, nothing delivered and unacked, and its ack floor at the stream's last
-/// message (a message naked for a later retry holds the floor back).
-pub async fn wait_until_handled(bus: &EventBus, service: &str, subject: Subject) {
-    let names = bus.names();
-    let durable = names.durable(service, subject);
-    let stream = bus
-        .jetstream()
-        .get_stream(names.stream())
-        .await
-        .expect("the test stream");
-    testing::eventually(Duration::from_secs(20), || {
-        let (mut stream, durable) = (stream.clone(), &durable);
-        async move {
-            let last = stream.info().await.ok()?.state.last_sequence;
-            let info = stream.consumer_info(durable).await.ok()?;
-            let handled = info.num_pending == 0
-                && info.num_ack_pending == 0
-                && info.ack_floor.stream_sequence >= last;
-            handled.then_some(())
-        }
-    })
-    .await
-    .unwrap_or_else(|| panic!("{durable} did not handle every event in time"));
 }
 
 /// The first `count` messages of the test's stream, every subject, in stream order.

@@ -1,15 +1,13 @@
-use std::time::Duration;
-
 use mongodb::bson::{Document, doc};
 use ticketing_common::{
-    events::{OutboxEntry, OutboxRelay, OutboxSignal, outbox},
+    events::{OutboxEntry, OutboxRelay, OutboxSignal, Subject, outbox},
     mongo, testing,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    Recorder, bus, drain, quick_options, spawn_listener, stream_messages, ticket_created,
+    Recorder, bus, quick_options, received, spawn_listener, stream_messages, ticket_created,
 };
 
 async fn collection() -> mongodb::Collection<Document> {
@@ -71,7 +69,8 @@ async fn an_event_written_while_no_relay_ran_is_published_after_restart_exactly_
         "nothing left on a second pass"
     );
 
-    let received = drain(&mut rx, Duration::from_secs(2)).await;
+    testing::wait_until_handled(&bus, "orders", Subject::TicketCreated, 1).await;
+    let received = received(&mut rx);
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].1, event);
     assert_eq!(
@@ -129,8 +128,8 @@ async fn a_running_relay_publishes_as_soon_as_it_is_signalled() {
         signal.notify();
     }
 
-    let received = drain(&mut rx, Duration::from_secs(2)).await;
-    let mut got: Vec<_> = received.into_iter().map(|(_, e)| e.id).collect();
+    testing::wait_until_handled(&bus, "orders", Subject::TicketCreated, 10).await;
+    let mut got: Vec<_> = received(&mut rx).into_iter().map(|(_, e)| e.id).collect();
     got.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     sent.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     assert_eq!(got, sent);

@@ -10,7 +10,8 @@ use ticketing_common::{
 };
 use tokio::sync::mpsc;
 
-use crate::helpers::{bus, quick_options, received, spawn_listener, wait_until_handled};
+use crate::helpers::{bus, quick_options, received, spawn_listener};
+use ticketing_common::testing::wait_until_caught_up;
 
 /// A minimal ticket replica, kept the way orders keeps its copy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,7 +115,7 @@ async fn versions_delivered_1_3_2_end_at_3_with_every_field_right() {
         bus.publisher().publish(&event).await.expect("published");
     }
 
-    wait_until_handled(&bus, "orders", Subject::TicketUpdated).await;
+    wait_until_caught_up(&bus, "orders", Subject::TicketUpdated).await;
     let order: Vec<i64> = received(&mut applied)
         .into_iter()
         .map(Version::get)
@@ -184,7 +185,7 @@ async fn concurrent_updates_are_serialized_version_by_version() {
         store.update(id, |mut state: Replica| {
             state.version = state.version.next();
             state.price_cents += 1;
-            Ok::<_, std::convert::Infallible>(Change::Save {
+            Ok::<_, ticketing_common::store::UpdateFailure>(Change::Save {
                 state,
                 events: Vec::new(),
             })

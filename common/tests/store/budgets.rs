@@ -1,13 +1,11 @@
 //! Each store operation's round trips, counted from the driver's command events: the budget
 //! every request and listener builds on (issue 13: create ≤ 2, edit ≤ 4, replica apply ≤ 3).
 
-use std::convert::Infallible;
-
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{TicketId, Version},
     events::OutboxSignal,
-    store::{Applied, Change, Updated, Versioned, VersionedStore},
+    store::{Applied, Change, UpdateFailure, Updated, Versioned, VersionedStore},
 };
 
 use crate::helpers::{Item, counted_store};
@@ -36,7 +34,9 @@ async fn a_change_with_events_is_read_insert_compact_release() {
     log.take();
 
     let updated = store
-        .update(item.id, |current| Ok::<_, Infallible>(current.next("v1")))
+        .update(item.id, |current| {
+            Ok::<_, UpdateFailure>(current.next("v1"))
+        })
         .await
         .expect("update");
     assert!(matches!(updated, Updated::Saved(ref state) if state.title == "v1"));
@@ -45,7 +45,7 @@ async fn a_change_with_events_is_read_insert_compact_release() {
     let read = store.current(item.id).await.expect("read").expect("exists");
     log.take();
     store
-        .update_from(read, |current| Ok::<_, Infallible>(current.next("v2")))
+        .update_from(read, |current| Ok::<_, UpdateFailure>(current.next("v2")))
         .await
         .expect("update from a read state");
     assert_eq!(
@@ -66,7 +66,7 @@ async fn a_change_without_events_needs_no_release() {
     log.take();
     store
         .update(item.id, |current| {
-            Ok::<_, Infallible>(match current.next("quiet") {
+            Ok::<_, UpdateFailure>(match current.next("quiet") {
                 Change::Save { state, .. } => Change::Save {
                     state,
                     events: Vec::new(),
@@ -89,7 +89,7 @@ async fn reading_and_deciding_nothing_is_one_find() {
         .expect("create");
     log.take();
     let outcome = store
-        .update(item.id, |_| Ok::<_, Infallible>(Change::Unchanged))
+        .update(item.id, |_| Ok::<_, UpdateFailure>(Change::Unchanged))
         .await
         .expect("update");
     assert!(matches!(outcome, Updated::Unchanged(_)));
@@ -171,7 +171,7 @@ async fn a_final_change_is_read_insert_compact() {
     log.take();
     store
         .update(id, |current| {
-            Ok::<_, Infallible>(Change::Save {
+            Ok::<_, UpdateFailure>(Change::Save {
                 state: OneShot {
                     version: current.version.next(),
                     done: true,

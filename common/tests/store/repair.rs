@@ -1,10 +1,8 @@
 //! A writer can stop anywhere between its insert and the release of its events; the repair
 //! pass finishes its work — or removes it, when it turns out to have been a stale write.
 
-use std::convert::Infallible;
-
 use mongodb::bson::{self, Document, doc};
-use ticketing_common::store::VersionedStore;
+use ticketing_common::store::{UpdateFailure, VersionedStore};
 
 use crate::helpers::{Item, counted_store, documents_of};
 
@@ -32,7 +30,9 @@ async fn a_change_whose_writer_stopped_before_compacting_is_released() {
         .expect("create");
     let base = raw(&store, &item, 0).await;
     store
-        .update(item.id, |current| Ok::<_, Infallible>(current.next("v1")))
+        .update(item.id, |current| {
+            Ok::<_, UpdateFailure>(current.next("v1"))
+        })
         .await
         .expect("update");
 
@@ -75,7 +75,9 @@ async fn a_stale_write_left_behind_is_removed_not_released() {
         .expect("a nonce");
     for title in ["v1", "v2"] {
         store
-            .update(item.id, |current| Ok::<_, Infallible>(current.next(title)))
+            .update(item.id, |current| {
+                Ok::<_, UpdateFailure>(current.next(title))
+            })
             .await
             .expect("update");
     }

@@ -11,7 +11,7 @@ use ticketing_common::{
     domain::{Money, OrderId, TicketId, UserId, Version, money},
     events::{Envelope, EventBus, OutboxEntry, OutboxSignal},
     mongo::is_duplicate_key,
-    store::{Applied, Change, UpdateError, Updated, Versioned, VersionedStore},
+    store::{Applied, Change, UpdateFailure, Versioned, VersionedStore},
 };
 
 use crate::domain::{Ticket, Title};
@@ -82,24 +82,36 @@ pub enum EditError {
     Database(#[from] anyhow::Error),
 }
 
+impl From<UpdateFailure> for EditError {
+    fn from(failure: UpdateFailure) -> Self {
+        match failure {
+            UpdateFailure::Missing => Self::NotFound,
+            UpdateFailure::Contended(_) => Self::Contended,
+            UpdateFailure::Database(err) => Self::Database(err),
+        }
+    }
+}
+
+/// Why a reservation change (on an order's event) could not be made now.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
-    #[error("no ticket {0}")]
-    UnknownTicket(TicketId),
+    /// Another order holds the ticket: its cancellation has not reached us yet.
+    #[error("the ticket is held by another order")]
+    HeldByAnother,
+    #[error("no such ticket")]
+    UnknownTicket,
     #[error(transparent)]
     Database(#[from] anyhow::Error),
 }
 
-/// Why a reservation change could not be made now.
-enum Refusal {
-    /// Another order holds the ticket: its cancellation has not reached us yet.
-    HeldByAnother,
-    Broken(anyhow::Error),
-}
-
-impl From<anyhow::Error> for Refusal {
-    fn from(err: anyhow::Error) -> Self {
-        Self::Broken(err)
+impl From<UpdateFailure> for ChangeError {
+    fn from(failure: UpdateFailure) -> Self {
+        match failure {
+            UpdateFailure::Missing => Self::UnknownTicket,
+            // Under contention the listener's retry is the right answer.
+            contended @ UpdateFailure::Contended(_) => Self::Database(contended.into()),
+            UpdateFailure::Database(err) => Self::Database(err),
+        }
     }
 }
 
@@ -180,7 +192,7 @@ impl Tickets {
         title: Title,
         price: Money,
     ) -> Result<Ticket, EditError> {
-        let result = self
+        let updated = self
             .store
             .update(id, |current| {
                 if current.user_id != editor {
@@ -197,23 +209,18 @@ impl Tickets {
                 };
                 Ok(changed(&edited)?)
             })
-            .await;
-        match result {
-            Ok(updated) => Ok(updated.into_inner().into()),
-            Err(UpdateError::Missing) => Err(EditError::NotFound),
-            Err(UpdateError::Refused(err)) => Err(err),
-            Err(UpdateError::Contended(_)) => Err(EditError::Contended),
-            Err(UpdateError::Database(err)) => Err(EditError::Database(err)),
-        }
+            .await?;
+        Ok(updated.into_inner().into())
     }
 
-    /// Reserves the ticket for `order` (on `order.created`).
+    /// Reserves the ticket for `order` (on `order.created`); [`ChangeError::HeldByAnother`]
+    /// while another order's cancellation is still on its way.
     pub async fn reserve(&self, id: TicketId, order: OrderId) -> Result<Applied, ChangeError> {
         let reserved = self.hold_for(id, order).await?;
         // The order's cancellation may have been handled before (it overtook the creation) or
         // while we wrote; it remembers the order before releasing, so looking after our write
         // cannot miss it. Also on a duplicate: the delivery before may have stopped right here.
-        if reserved != Applied::Early && self.was_cancelled(order).await? {
+        if self.was_cancelled(order).await? {
             self.free_from(id, order).await?;
         }
         Ok(reserved)
@@ -227,11 +234,11 @@ impl Tickets {
     }
 
     async fn hold_for(&self, id: TicketId, order: OrderId) -> Result<Applied, ChangeError> {
-        let result = self
+        let updated = self
             .store
             .update(id, |current| match current.order_id {
                 Some(holder) if holder == order => Ok(Change::Unchanged),
-                Some(_) => Err(Refusal::HeldByAnother),
+                Some(_) => Err(ChangeError::HeldByAnother),
                 None => {
                     let reserved = Ticket {
                         order_id: Some(order),
@@ -241,16 +248,16 @@ impl Tickets {
                     Ok(changed(&reserved)?)
                 }
             })
-            .await;
-        outcome(id, result)
+            .await?;
+        Ok(updated.into())
     }
 
     async fn free_from(&self, id: TicketId, order: OrderId) -> Result<Applied, ChangeError> {
-        let result = self
+        let updated = self
             .store
             .update(id, |current| {
                 if current.order_id != Some(order) {
-                    return Ok::<_, Refusal>(Change::Unchanged);
+                    return Ok::<_, ChangeError>(Change::Unchanged);
                 }
                 let released = Ticket {
                     order_id: None,
@@ -259,8 +266,8 @@ impl Tickets {
                 };
                 Ok(changed(&released)?)
             })
-            .await;
-        outcome(id, result)
+            .await?;
+        Ok(updated.into())
     }
 
     async fn was_cancelled(&self, order: OrderId) -> anyhow::Result<bool> {
@@ -309,21 +316,4 @@ fn changed(ticket: &Ticket) -> anyhow::Result<Change<TicketDocument>> {
         state: TicketDocument::from(ticket),
         events: vec![event],
     })
-}
-
-fn outcome(
-    id: TicketId,
-    result: Result<Updated<TicketDocument>, UpdateError<Refusal>>,
-) -> Result<Applied, ChangeError> {
-    match result {
-        Ok(Updated::Saved(_)) => Ok(Applied::Applied),
-        Ok(Updated::Unchanged(_)) => Ok(Applied::Duplicate),
-        Err(UpdateError::Refused(Refusal::HeldByAnother)) => Ok(Applied::Early),
-        Err(UpdateError::Refused(Refusal::Broken(err))) => Err(err.into()),
-        Err(UpdateError::Missing) => Err(ChangeError::UnknownTicket(id)),
-        Err(UpdateError::Contended(attempts)) => {
-            Err(anyhow::anyhow!("ticket {id} kept changing ({attempts} attempts)").into())
-        }
-        Err(UpdateError::Database(err)) => Err(err.into()),
-    }
 }

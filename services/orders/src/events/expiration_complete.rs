@@ -1,6 +1,5 @@
 use ticketing_common::events::{Envelope, ExpirationComplete, HandleError, Listener};
 
-use super::transition_failure;
 use crate::{lifecycle, state::AppState, store::TransitionError};
 
 /// `expiration.complete`: an unpaid order is cancelled and its ticket released; a paid one stays.
@@ -22,7 +21,7 @@ impl Listener for ExpirationCompleteListener {
                 tracing::info!(%order_id, status, "expiry of a finished order ignored");
                 Ok(())
             }
-            Err(err) => Err(transition_failure(err)),
+            Err(err) => Err(err.into()),
         }
     }
 }

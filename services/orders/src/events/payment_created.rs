@@ -3,7 +3,6 @@ use ticketing_common::{
     events::{Envelope, HandleError, Listener, PaymentCreated},
 };
 
-use super::transition_failure;
 use crate::store::{Orders, TransitionError};
 
 /// `payment.created`: the order is complete. A payment for an order that was cancelled meanwhile
@@ -26,7 +25,7 @@ impl Listener for PaymentCreatedListener {
                 tracing::info!(%order_id, status, "payment for a finished order: left as it is");
                 Ok(())
             }
-            Err(err) => Err(transition_failure(err)),
+            Err(err) => Err(err.into()),
         }
     }
 }

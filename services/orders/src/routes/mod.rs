@@ -1,5 +1,6 @@
 //! The HTTP API: one module per resource.
 
+mod errors;
 mod orders;
 
 use axum::Router;

@@ -20,9 +20,9 @@ use validator::{Validate, ValidationError};
 
 use crate::{
     domain::Order,
-    lifecycle::{self, PlaceError},
+    lifecycle,
     state::AppState,
-    store::{StoredOrder, TransitionError},
+    store::StoredOrder,
 };
 
 /// A ticket id (24 characters) is all an order's body holds.
@@ -75,16 +75,8 @@ async fn create(
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
     let ticket_id = TicketId::parse(body.ticket_id.as_str().trim())
         .map_err(|_| ApiError::Validation(vec![FieldError::on("ticketId", TICKET_ID_REQUIRED)]))?;
-    match lifecycle::place_order(&state, user.id, ticket_id).await {
-        Ok(order) => Ok((StatusCode::CREATED, Json(order))),
-        Err(PlaceError::UnknownTicket) => Err(ApiError::NotFound),
-        Err(PlaceError::AlreadyReserved) => {
-            Err(ApiError::bad_request("Ticket is already reserved"))
-        }
-        Err(PlaceError::Database(err)) => {
-            Err(ApiError::Unexpected(err.context("placing an order")))
-        }
-    }
+    let order = lifecycle::place_order(&state, user.id, ticket_id).await?;
+    Ok((StatusCode::CREATED, Json(order)))
 }
 
 async fn show(
@@ -102,14 +94,8 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let order = owned_order(&state, &user, &id).await?;
-    match lifecycle::cancel_stored(&state, order).await {
-        Ok(_) => Ok(StatusCode::NO_CONTENT),
-        Err(TransitionError::Final(_)) => Err(ApiError::bad_request("Order cannot be cancelled")),
-        Err(TransitionError::NotFound) => Err(ApiError::NotFound),
-        Err(TransitionError::Database(err)) => {
-            Err(ApiError::Unexpected(err.context("cancelling an order")))
-        }
-    }
+    lifecycle::cancel_stored(&state, order).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The order `raw_id` names, if it exists (404) and belongs to `user` (401).

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{Money, OrderId, OrderStatus, TicketId, UserId, Version, money},
     events::{Envelope, OutboxEntry, OutboxSignal},
-    store::{Change, Current, UpdateError, Updated, Versioned, VersionedStore},
+    store::{Change, Current, UpdateFailure, Updated, Versioned, VersionedStore},
 };
 
 use crate::domain::{Order, OrderTicket};
@@ -106,6 +106,17 @@ pub enum TransitionError {
     Database(#[from] anyhow::Error),
 }
 
+impl From<UpdateFailure> for TransitionError {
+    fn from(failure: UpdateFailure) -> Self {
+        match failure {
+            UpdateFailure::Missing => Self::NotFound,
+            // Under contention the caller's retry (or the buyer's) is the right answer.
+            contended @ UpdateFailure::Contended(_) => Self::Database(contended.into()),
+            UpdateFailure::Database(err) => Self::Database(err),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Orders {
     store: VersionedStore<OrderDocument>,
@@ -172,8 +183,7 @@ impl Orders {
         stored: StoredOrder,
         status: OrderStatus,
     ) -> Result<(Order, bool), TransitionError> {
-        let id = stored.0.state().id;
-        let result = self
+        let updated = self
             .store
             .update_from(stored.0, |current| {
                 let current = Order::from(current);
@@ -191,16 +201,10 @@ impl Orders {
                     events,
                 })
             })
-            .await;
-        match result {
-            Ok(Updated::Saved(order)) => Ok((order.into(), true)),
-            Ok(Updated::Unchanged(order)) => Ok((order.into(), false)),
-            Err(UpdateError::Missing) => Err(TransitionError::NotFound),
-            Err(UpdateError::Refused(err)) => Err(err),
-            Err(UpdateError::Contended(attempts)) => {
-                Err(anyhow::anyhow!("order {id} kept changing ({attempts} attempts)").into())
-            }
-            Err(UpdateError::Database(err)) => Err(err.into()),
-        }
+            .await?;
+        Ok(match updated {
+            Updated::Saved(order) => (order.into(), true),
+            Updated::Unchanged(order) => (order.into(), false),
+        })
     }
 }

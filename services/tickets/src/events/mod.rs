@@ -13,8 +13,9 @@ use crate::store::ChangeError;
 impl From<ChangeError> for HandleError {
     fn from(err: ChangeError) -> Self {
         match err {
+            ChangeError::HeldByAnother => HandleError::Early,
             // Orders only orders tickets it learned of from us: this event contradicts our data.
-            ChangeError::UnknownTicket(_) => HandleError::Poison(err.into()),
+            ChangeError::UnknownTicket => HandleError::Poison(err.into()),
             ChangeError::Database(err) => HandleError::Retry(err),
         }
     }

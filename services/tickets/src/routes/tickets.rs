@@ -21,7 +21,6 @@ use validator::{Validate, ValidationError};
 use crate::{
     domain::{Ticket, Title},
     state::AppState,
-    store::EditError,
 };
 
 /// A title (at most 200 characters) and a price: well under a kibibyte, even fully escaped.
@@ -139,18 +138,7 @@ async fn edit(
 ) -> Result<Json<Ticket>, ApiError> {
     let (title, price) = body.parse()?;
     let id = ticket_id(&id)?;
-    match state.tickets.edit(id, user.id, title, price).await {
-        Ok(ticket) => {
-            tracing::info!(ticket_id = %id, version = %ticket.version, "ticket edited");
-            Ok(Json(ticket))
-        }
-        Err(EditError::NotFound) => Err(ApiError::NotFound),
-        Err(EditError::NotOwner) => Err(ApiError::NotAuthorized),
-        Err(EditError::Reserved) => Err(ApiError::bad_request("Cannot edit a reserved ticket")),
-        Err(EditError::Contended) => Err(ApiError::Rejected {
-            status: StatusCode::CONFLICT,
-            message: "The ticket was changed by someone else; please retry".into(),
-        }),
-        Err(EditError::Database(err)) => Err(ApiError::Unexpected(err.context("editing a ticket"))),
-    }
+    let ticket = state.tickets.edit(id, user.id, title, price).await?;
+    tracing::info!(ticket_id = %id, version = %ticket.version, "ticket edited");
+    Ok(Json(ticket))
 }

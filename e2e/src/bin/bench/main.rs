@@ -3,12 +3,19 @@
 //! endpoint reads as a share of what the database under it can do. Two sizes: a fresh fleet,
 //! and one holding 10,000 tickets (seeded through the tickets service's own store). Every request
 //! must succeed. Prints markdown (BENCHMARKS.md keeps the last run); progress goes to stderr.
+//! Saves the figures as `results.json` and draws them as SVG charts in `benchmarks/`.
 //!
-//! `BENCH_SCALE` (0 < scale ≤ 1, default 1) shrinks every count, to try the bench out quickly.
+//! `BENCH_SCALE` (0 < scale ≤ 1, default 1) shrinks every count, to try the bench out quickly
+//! (its figures go to a temporary directory, not over the committed ones).
+//! `BENCH_OUTPUT_DIR` puts the figures elsewhere. `--render-only` runs nothing: it draws the
+//! charts again from the `results.json` already there.
 
+mod chart;
 mod measure;
+mod output;
 mod raw;
 mod report;
+mod results;
 
 use std::time::{Duration, Instant};
 
@@ -26,7 +33,8 @@ use tickets::{domain::Title, store::Tickets};
 use crate::{
     measure::{IN_FLIGHT, Load, Measured, measure},
     raw::{RawDatabase, spread},
-    report::{Compared, NodeComparison, Raw, Replication, Row},
+    report::NodeComparison,
+    results::{Compared, Memory, Raw, Replication, Results, Row, Run},
 };
 
 /// Tickets that exist before each round of measurements (the second is seeded).
@@ -39,10 +47,10 @@ const ORDERED: usize = 500;
 const READS: usize = 2_000;
 const READ_WITHIN: Duration = Duration::from_secs(20);
 const READ_TIMEOUT: Duration = Duration::from_secs(120);
-/// Targets from issue 13: shares of the raw rate, and the replication lag.
+/// Targets from issue 13: shares of the raw rate, and the replication lag in seconds.
 const CREATE_TARGET: f64 = 0.50;
 const ORDER_TARGET: f64 = 0.25;
-const REPLICATION_TARGET: Duration = Duration::from_secs(3);
+const REPLICATION_TARGET: f64 = 3.0;
 /// The first page of the list, as the client asks for it.
 const LIST_PAGE: &str = "/api/tickets?limit=50";
 const REPLICA_POLL: Duration = Duration::from_millis(50);
@@ -103,14 +111,31 @@ struct Bench<'f> {
     raw: RawDatabase,
     /// Every ticket that exists, by the id the API shows.
     tickets: Vec<String>,
+    /// The round being measured, named by the tickets it seeds to.
+    round: usize,
     rows: Vec<Row>,
     replications: Vec<Replication>,
     headlines: Vec<Headline>,
 }
 
+/// What a run measured, as data and as markdown, and what stopped it if something failed.
+struct Outcome {
+    results: Results,
+    report: String,
+    failed: Option<anyhow::Error>,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().skip(1).any(|arg| arg == "--render-only") {
+        let dir = output::committed_dir();
+        for chart in output::render_again(&dir)? {
+            progress(&format!("drew {}", chart.display()));
+        }
+        return Ok(());
+    }
     let plan = Plan::from_env()?;
+    let dir = output::dir(plan.scale);
     progress("starting the fleet");
     let fleet = Fleet::start(FleetOptions::default()).await?;
     let mut databases: Vec<String> = Service::ALL
@@ -121,33 +146,52 @@ async fn main() -> anyhow::Result<()> {
     let outcome = run(&fleet, plan).await;
     if outcome
         .as_ref()
-        .map_or(true, |(_, failed)| failed.is_some())
+        .map_or(true, |outcome| outcome.failed.is_some())
     {
         eprintln!("{}", fleet.logs());
     }
     let mongo = fleet.mongo_uri();
     drop(fleet);
     drop_databases(mongo, &databases).await;
-    let (report, failed) = outcome?;
+    let Outcome {
+        results,
+        report,
+        failed,
+    } = outcome?;
     println!("{report}");
+    let saved = output::save(&results, &dir);
+    if let Ok(files) = &saved {
+        for file in files {
+            progress(&format!("wrote {}", file.display()));
+        }
+    }
     match failed {
-        None => Ok(()),
+        None => saved.map(drop),
         Some(err) => {
             println!("**The run stopped early: {err:#}**");
+            if let Err(not_saved) = saved {
+                eprintln!("{not_saved:#}");
+            }
             Err(err)
         }
     }
 }
 
-/// The report of what was measured, and what stopped the run if something failed.
-async fn run(fleet: &Fleet, plan: Plan) -> anyhow::Result<(String, Option<anyhow::Error>)> {
+async fn run(fleet: &Fleet, plan: Plan) -> anyhow::Result<Outcome> {
     let mut bench = Bench::new(fleet, plan).await?;
+    let mut failed = None;
     for size in bench.plan.sizes {
         if let Err(err) = bench.at_size(size).await {
-            return Ok((bench.report(), Some(err)));
+            failed = Some(err);
+            break;
         }
     }
-    Ok((bench.report(), None))
+    let results = bench.results(failed.as_ref());
+    Ok(Outcome {
+        report: bench.report(&results),
+        results,
+        failed,
+    })
 }
 
 impl<'f> Bench<'f> {
@@ -182,6 +226,7 @@ impl<'f> Bench<'f> {
             bus,
             raw: RawDatabase::open(fleet).await?,
             tickets: Vec::new(),
+            round: 0,
             rows: Vec::new(),
             replications: Vec::new(),
             headlines: Vec::new(),
@@ -191,6 +236,7 @@ impl<'f> Bench<'f> {
 
     /// One round: seed up to `size`, then the database's rates and the endpoints' at that size.
     async fn at_size(&mut self, size: usize) -> anyhow::Result<()> {
+        self.round = size;
         self.seed_to(size).await?;
         self.raw.seed_to(self.tickets.len()).await?;
 
@@ -207,6 +253,8 @@ impl<'f> Bench<'f> {
         let replication = self
             .replicated("POST /api/tickets", before, fresh.len(), &created)
             .await?;
+        // Kept now: if a read below fails, the report still shows this round's replication.
+        self.replications.push(replication.clone());
         self.push(
             "POST /api/tickets",
             before,
@@ -258,7 +306,6 @@ impl<'f> Bench<'f> {
         );
         self.settle(&reserved).await?;
 
-        self.replications.push(replication.clone());
         self.headlines.push(Headline {
             size: before,
             create: create_rate,
@@ -281,14 +328,12 @@ impl<'f> Bench<'f> {
         compared: Option<(Raw, f64, Option<f64>)>,
     ) {
         self.rows.push(Row {
-            what: what.to_owned(),
-            size,
-            measured,
             compared: compared.map(|(raw, raw_per_second, target)| Compared {
                 raw,
                 raw_per_second,
                 target,
             }),
+            ..Row::measured(self.round, what, size, &measured)
         });
     }
 
@@ -375,11 +420,12 @@ impl<'f> Bench<'f> {
         };
         Ok(Replication {
             how: how.to_owned(),
+            round: self.round,
             size,
             tickets: count,
-            after_last: held - written.finished,
-            from_first: held - (written.finished - written.elapsed),
-            target: how.starts_with("POST").then_some(REPLICATION_TARGET),
+            after_last_s: (held - written.finished).as_secs_f64(),
+            from_first_s: (held - (written.finished - written.elapsed)).as_secs_f64(),
+            target_s: how.starts_with("POST").then_some(REPLICATION_TARGET),
         })
     }
 
@@ -495,24 +541,41 @@ impl<'f> Bench<'f> {
         Ok(())
     }
 
-    fn report(&self) -> String {
-        let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    /// The figures measured so far, with each service's memory now (after the load).
+    fn results(&mut self, failed: Option<&anyhow::Error>) -> Results {
+        Results {
+            run: Run::ended_now(
+                std::thread::available_parallelism().map_or(0, usize::from),
+                IN_FLIGHT,
+                self.plan.scale,
+                failed.map(|err| format!("{err:#}")),
+            ),
+            rows: std::mem::take(&mut self.rows),
+            replication: std::mem::take(&mut self.replications),
+            memory: Service::ALL
+                .into_iter()
+                .map(|service| Memory {
+                    service: service.name().to_owned(),
+                    mib: self.fleet.rss_kib(service).map(|kib| kib as f64 / 1024.0),
+                })
+                .collect(),
+        }
+    }
+
+    fn report(&self, results: &Results) -> String {
         let mut out = format!(
-            "Fleet of {} binaries behind nginx, database at {}, {cores} cores; \
+            "Fleet of {} binaries behind nginx, database at {}, {} cores; \
              {IN_FLIGHT} requests in flight throughout; scale {}.\n\n",
             self.fleet.binary_dir().display(),
             self.fleet.mongo_uri(),
+            results.run.cores,
             self.plan.scale
         );
-        out.push_str(&report::rates(&self.rows));
+        out.push_str(&report::rates(&results.rows));
         out.push('\n');
-        out.push_str(&report::replication(&self.replications));
+        out.push_str(&report::replication(&results.replication));
         out.push('\n');
-        let memory: Vec<(&str, Option<u64>)> = Service::ALL
-            .into_iter()
-            .map(|service| (service.name(), self.fleet.rss_kib(service)))
-            .collect();
-        out.push_str(&report::memory(&memory));
+        out.push_str(&report::memory(&results.memory));
         out.push('\n');
         let sizes: Vec<usize> = self.headlines.iter().map(|h| h.size).collect();
         let figures = |f: fn(&Headline) -> String| self.headlines.iter().map(f).collect();
@@ -538,8 +601,8 @@ impl<'f> Bench<'f> {
                     ours: figures(|h| {
                         format!(
                             "{} after the last 201 ({} from the first request)",
-                            report::seconds(h.replication.after_last),
-                            report::seconds(h.replication.from_first)
+                            report::seconds(h.replication.after_last_s),
+                            report::seconds(h.replication.from_first_s)
                         )
                     }),
                 },

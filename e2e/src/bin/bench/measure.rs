@@ -51,15 +51,8 @@ impl Measured {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
 
-    pub fn p50(&self) -> Duration {
-        self.quantile(0.50)
-    }
-
-    pub fn p99(&self) -> Duration {
-        self.quantile(0.99)
-    }
-
-    fn quantile(&self, quantile: f64) -> Duration {
+    /// The latency below which `quantile` (0.95: 95 %) of the calls answered.
+    pub fn quantile(&self, quantile: f64) -> Duration {
         Duration::from_micros(self.latencies.value_at_quantile(quantile))
     }
 }

@@ -1,66 +1,24 @@
 //! The markdown the benchmark prints: one table of rates and ratios, one of replication, the
 //! memory of each service, and the course's Node figures beside ours.
 
-use std::{fmt::Write as _, time::Duration};
+use std::fmt::Write as _;
 
-use crate::measure::{IN_FLIGHT, Measured};
-
-/// What an endpoint's rate is compared with.
-#[derive(Debug, Clone, Copy)]
-pub enum Raw {
-    InsertOne,
-    FindOne,
-    Page,
-}
-
-impl Raw {
-    fn name(self) -> &'static str {
-        match self {
-            Self::InsertOne => "insert_one",
-            Self::FindOne => "find_one",
-            Self::Page => "page query",
-        }
-    }
-}
-
-pub struct Row {
-    pub what: String,
-    /// Tickets (or raw documents) that existed when the measurement started.
-    pub size: usize,
-    pub measured: Measured,
-    /// The raw rate at the same size and the share of it the endpoint should reach.
-    pub compared: Option<Compared>,
-}
-
-pub struct Compared {
-    pub raw: Raw,
-    pub raw_per_second: f64,
-    pub target: Option<f64>,
-}
-
-#[derive(Clone)]
-pub struct Replication {
-    pub how: String,
-    pub size: usize,
-    pub tickets: usize,
-    /// From the last 201 (or the last store write) until the replica held every ticket.
-    pub after_last: Duration,
-    /// From the first request until the replica held every ticket.
-    pub from_first: Duration,
-    pub target: Option<Duration>,
-}
+use crate::{
+    measure::IN_FLIGHT,
+    results::{Memory, Replication, Row},
+};
 
 pub fn rates(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| what | size | requests | in flight | req/s | p50 | p99 | raw rate | ratio | target | met? |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        "| what | size | requests | in flight | req/s | p50 | p95 | p99 | raw rate | ratio | target | met? |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for row in rows {
-        let rate = row.measured.per_second();
+        let rate = row.per_second;
         let (raw, ratio, target, met) = match &row.compared {
             None => ("–".into(), "–".into(), "–".into(), "–"),
             Some(compared) => {
-                let ratio = rate / compared.raw_per_second;
+                let ratio = compared.ratio(rate);
                 (
                     format!(
                         "{} ({})",
@@ -79,15 +37,17 @@ pub fn rates(rows: &[Row]) -> String {
                 )
             }
         };
+        let latency = &row.latency_ms;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {IN_FLIGHT} | {} | {} | {} | {raw} | {ratio} | {target} | {met} |",
+            "| {} | {} | {} | {IN_FLIGHT} | {} | {} | {} | {} | {raw} | {ratio} | {target} | {met} |",
             row.what,
             thousands(row.size),
-            thousands(usize::try_from(row.measured.requests).unwrap_or(usize::MAX)),
+            thousands(usize::try_from(row.requests).unwrap_or(usize::MAX)),
             per_second(rate),
-            millis(row.measured.p50()),
-            millis(row.measured.p99()),
+            millis(latency.p50),
+            latency.p95.map_or("–".into(), millis),
+            millis(latency.p99),
         );
     }
     out
@@ -99,11 +59,11 @@ pub fn replication(rows: &[Replication]) -> String {
          |---|---:|---:|---:|---:|---:|---|\n",
     );
     for row in rows {
-        let (target, met) = match row.target {
+        let (target, met) = match row.target_s {
             None => ("–".into(), "–"),
             Some(target) => (
-                format!("≤ {:.0} s", target.as_secs_f64()),
-                if row.after_last <= target {
+                format!("≤ {target:.0} s"),
+                if row.after_last_s <= target {
                     "yes"
                 } else {
                     "**no**"
@@ -116,18 +76,18 @@ pub fn replication(rows: &[Replication]) -> String {
             row.how,
             thousands(row.size),
             thousands(row.tickets),
-            seconds(row.after_last),
-            seconds(row.from_first),
+            seconds(row.after_last_s),
+            seconds(row.from_first_s),
         );
     }
     out
 }
 
-pub fn memory(services: &[(&str, Option<u64>)]) -> String {
+pub fn memory(services: &[Memory]) -> String {
     let mut out = String::from("| service | resident memory after the load |\n|---|---:|\n");
-    for (name, kib) in services {
-        let rss = kib.map_or("?".into(), |kib| format!("{:.1} MiB", kib as f64 / 1024.0));
-        let _ = writeln!(out, "| {name} | {rss} |");
+    for memory in services {
+        let rss = memory.mib.map_or("?".into(), |mib| format!("{mib:.1} MiB"));
+        let _ = writeln!(out, "| {} | {rss} |", memory.service);
     }
     out
 }
@@ -167,12 +127,12 @@ pub fn per_second(rate: f64) -> String {
     }
 }
 
-pub fn millis(duration: Duration) -> String {
-    format!("{:.1} ms", duration.as_secs_f64() * 1e3)
+pub fn millis(millis: f64) -> String {
+    format!("{millis:.1} ms")
 }
 
-pub fn seconds(duration: Duration) -> String {
-    format!("{:.2} s", duration.as_secs_f64())
+pub fn seconds(seconds: f64) -> String {
+    format!("{seconds:.2} s")
 }
 
 pub fn thousands(n: usize) -> String {

@@ -1,4 +1,4 @@
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 /// A body field meant to hold text. Whatever else a client sends there (a number, an object,
@@ -27,13 +27,6 @@ impl<'de> Deserialize<'de> for TextField {
             Value::String(text) => Self(Some(text)),
             _ => Self(None),
         })
-    }
-}
-
-/// As it was read: the text, or `null` (`validator` records a refused value with its error).
-impl Serialize for TextField {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
     }
 }
 

@@ -3,10 +3,9 @@ use serde::Deserialize;
 use ticketing_common::{
     ApiError,
     error::OrUnexpected,
-    extract::{ClientAddress, Json, TextField, ValidatedJson},
+    extract::{ClientAddress, FromBody, InvalidBody, Json, OnField, Parsed, TextField},
 };
 use tower_cookies::Cookies;
-use validator::{Validate, ValidationError};
 
 use super::{UserBody, start_session};
 use crate::{
@@ -15,26 +14,41 @@ use crate::{
     throttle::ThrottleError,
 };
 
-#[derive(Debug, Default, Deserialize, Validate)]
+/// The sign-in body as sent.
+#[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct SignInBody {
-    #[validate(custom(function = "valid_email"))]
     email: TextField,
-    #[validate(custom(function = "not_blank", message = "You must supply a password"))]
     password: TextField,
 }
 
-fn valid_email(raw: &TextField) -> Result<(), ValidationError> {
-    Email::parse(raw.as_str())
-        .map(drop)
-        .map_err(|message| ValidationError::new("email").with_message(message.into()))
+/// A sign-in attempt: an address, and a password that is offered, never judged by today's rules.
+#[derive(Debug)]
+pub struct SignIn {
+    email: Email,
+    password: Password,
 }
 
-fn not_blank(raw: &TextField) -> Result<(), ValidationError> {
-    if raw.as_str().trim().is_empty() {
-        Err(ValidationError::new("required"))
-    } else {
-        Ok(())
+const PASSWORD_REQUIRED: &str = "You must supply a password";
+
+impl FromBody for SignIn {
+    type Body = SignInBody;
+}
+
+impl TryFrom<SignInBody> for SignIn {
+    type Error = InvalidBody;
+
+    fn try_from(body: SignInBody) -> Result<Self, InvalidBody> {
+        let email = Email::parse(body.email.as_str()).on_field("email");
+        let password = Some(body.password.as_str())
+            .filter(|raw| !raw.trim().is_empty())
+            .map(Password::offered)
+            .ok_or(PASSWORD_REQUIRED)
+            .on_field("password");
+        match (email, password) {
+            (Ok(email), Ok(password)) => Ok(Self { email, password }),
+            (email, password) => Err(InvalidBody::of([email.err(), password.err()])),
+        }
     }
 }
 
@@ -45,11 +59,8 @@ pub async fn signin(
     State(state): State<AppState>,
     cookies: Cookies,
     ClientAddress(address): ClientAddress,
-    ValidatedJson(body): ValidatedJson<SignInBody>,
+    Parsed(SignIn { email, password }): Parsed<SignIn>,
 ) -> Result<Json<UserBody>, ApiError> {
-    let email = Email::parse(body.email.as_str())
-        .map_err(|_| ApiError::bad_request(INVALID_CREDENTIALS))?;
-    let password = Password::offered(body.password.as_str());
     // Before the password is looked at: a refused attempt costs no hashing and tells nothing.
     let attempt = match state.throttle.begin(&email, address).await {
         Ok(attempt) => attempt,

@@ -1,12 +1,11 @@
 use axum::{extract::State, http::StatusCode};
 use serde::Deserialize;
 use ticketing_common::{
-    ApiError, FieldError,
+    ApiError,
     error::OrUnexpected,
-    extract::{Json, TextField, ValidatedJson},
+    extract::{FromBody, InvalidBody, Json, OnField, Parsed, TextField},
 };
 use tower_cookies::Cookies;
-use validator::{Validate, ValidationError};
 
 use super::{UserBody, start_session};
 use crate::{
@@ -15,39 +14,44 @@ use crate::{
     store::InsertUserError,
 };
 
-#[derive(Debug, Default, Deserialize, Validate)]
+/// The sign-up body as sent.
+#[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct SignUpBody {
-    #[validate(custom(function = "valid_email"))]
     email: TextField,
-    #[validate(custom(
-        function = "valid_password",
-        message = "Password must be between 8 and 64 characters"
-    ))]
     password: TextField,
 }
 
-fn valid_email(raw: &TextField) -> Result<(), ValidationError> {
-    Email::parse(raw.as_str())
-        .map(drop)
-        .map_err(|message| ValidationError::new("email").with_message(message.into()))
+/// A sign-up: an address and a password that meets the rules.
+#[derive(Debug)]
+pub struct SignUp {
+    email: Email,
+    password: Password,
 }
 
-fn valid_password(raw: &TextField) -> Result<(), ValidationError> {
-    Password::parse(raw.as_str())
-        .map(drop)
-        .map_err(|_| ValidationError::new("password"))
+impl FromBody for SignUp {
+    type Body = SignUpBody;
+}
+
+impl TryFrom<SignUpBody> for SignUp {
+    type Error = InvalidBody;
+
+    fn try_from(body: SignUpBody) -> Result<Self, InvalidBody> {
+        let email = Email::parse(body.email.as_str()).on_field("email");
+        let password = Password::parse(body.password.as_str()).on_field("password");
+        match (email, password) {
+            (Ok(email), Ok(password)) => Ok(Self { email, password }),
+            (email, password) => Err(InvalidBody::of([email.err(), password.err()])),
+        }
+    }
 }
 
 #[tracing::instrument(name = "signup", skip_all)]
 pub async fn signup(
     State(state): State<AppState>,
     cookies: Cookies,
-    ValidatedJson(body): ValidatedJson<SignUpBody>,
+    Parsed(SignUp { email, password }): Parsed<SignUp>,
 ) -> Result<(StatusCode, Json<UserBody>), ApiError> {
-    let email = Email::parse(body.email.as_str()).map_err(|msg| field_error("email", msg))?;
-    let password =
-        Password::parse(body.password.as_str()).map_err(|msg| field_error("password", msg))?;
     let hash = state
         .hasher
         .hash(&password)
@@ -61,8 +65,4 @@ pub async fn signup(
     tracing::info!(user_id = %user.id, "user signed up");
     let body = start_session(&state.sessions, &cookies, user)?;
     Ok((StatusCode::CREATED, Json(body)))
-}
-
-fn field_error(field: &str, message: &str) -> ApiError {
-    ApiError::Validation(vec![FieldError::on(field, message)])
 }

@@ -8,22 +8,16 @@ use axum::{
 };
 use serde::Deserialize;
 use ticketing_common::{
-    ApiError, FieldError,
+    ApiError,
     domain::{OrderId, TicketId},
     error::OrUnexpected,
-    extract::{Json, RequireUser, TextField, ValidatedJson},
+    extract::{FromBody, InvalidBody, Json, OnField, Parsed, RequireUser, TextField},
     pagination::{Page, PageRequest},
     protect::BodyLimit,
     session::Claims,
 };
-use validator::{Validate, ValidationError};
 
-use crate::{
-    domain::Order,
-    lifecycle,
-    state::AppState,
-    store::StoredOrder,
-};
+use crate::{domain::Order, lifecycle, state::AppState, store::StoredOrder};
 
 /// A ticket id (24 characters) is all an order's body holds.
 const ORDER_BODY: BodyLimit = BodyLimit::kib(1);
@@ -39,17 +33,33 @@ pub fn router() -> Router<AppState> {
 
 const TICKET_ID_REQUIRED: &str = "TicketId must be provided";
 
-#[derive(Debug, Default, Deserialize, Validate)]
+/// The order body as sent.
+#[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NewOrderBody {
-    #[validate(custom(function = "valid_ticket_id", message = "TicketId must be provided"))]
     ticket_id: TextField,
 }
 
-fn valid_ticket_id(raw: &TextField) -> Result<(), ValidationError> {
-    TicketId::parse(raw.as_str().trim())
-        .map(drop)
-        .map_err(|_| ValidationError::new("ticketId"))
+/// Reserve this ticket.
+#[derive(Debug)]
+pub struct NewOrder {
+    ticket_id: TicketId,
+}
+
+impl FromBody for NewOrder {
+    type Body = NewOrderBody;
+}
+
+/// One message for a missing and a malformed id alike: either way no ticket was named.
+impl TryFrom<NewOrderBody> for NewOrder {
+    type Error = InvalidBody;
+
+    fn try_from(body: NewOrderBody) -> Result<Self, InvalidBody> {
+        let ticket_id = TicketId::parse(body.ticket_id.as_str().trim())
+            .map_err(|_| TICKET_ID_REQUIRED)
+            .on_field("ticketId")?;
+        Ok(Self { ticket_id })
+    }
 }
 
 /// The user's orders, oldest first, a page at a time (`?limit=&cursor=`; the next page in `Link`).
@@ -71,10 +81,8 @@ async fn list(
 async fn create(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
-    ValidatedJson(body): ValidatedJson<NewOrderBody>,
+    Parsed(NewOrder { ticket_id }): Parsed<NewOrder>,
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
-    let ticket_id = TicketId::parse(body.ticket_id.as_str().trim())
-        .map_err(|_| ApiError::Validation(vec![FieldError::on("ticketId", TICKET_ID_REQUIRED)]))?;
     let order = lifecycle::place_order(&state, user.id, ticket_id).await?;
     Ok((StatusCode::CREATED, Json(order)))
 }

@@ -10,8 +10,9 @@ use crate::{
     webhook::{SignatureError, WebhookError},
 };
 
-/// The messages of the webhook's refusals, in one place.
+/// The messages of the body checks and of the webhook's refusals, in one place.
 pub mod messages {
+    pub const ORDER_ID_REQUIRED: &str = "OrderId must be provided";
     pub const SIGNATURE_MISSING: &str = "Missing Stripe-Signature header";
     pub const SIGNATURE_INVALID: &str = "Invalid Stripe signature";
     pub const SIGNATURE_STALE: &str = "Stripe signature timestamp is outside the tolerance";

@@ -5,13 +5,13 @@
 use axum::{Router, extract::State, routing::post};
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
-    ApiError, FieldError,
+    ApiError,
     domain::OrderId,
-    extract::{Json, RequireUser, TextField, ValidatedJson},
+    extract::{FromBody, InvalidBody, Json, Parsed, RequireUser, TextField},
     protect::BodyLimit,
 };
-use validator::{Validate, ValidationError};
 
+use super::order_id;
 use crate::{
     checkout,
     domain::{ClientSecret, PaymentIntentId},
@@ -28,19 +28,31 @@ pub fn router() -> Router<AppState> {
 /// An order id (24 characters).
 const INTENT_BODY: BodyLimit = BodyLimit::kib(2);
 
-const ORDER_ID_REQUIRED: &str = "OrderId must be provided";
-
-#[derive(Debug, Default, Deserialize, Validate)]
+/// The card payment body as sent.
+#[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NewIntentBody {
-    #[validate(custom(function = "valid_order_id", message = "OrderId must be provided"))]
     order_id: TextField,
 }
 
-fn valid_order_id(raw: &TextField) -> Result<(), ValidationError> {
-    OrderId::parse(raw.as_str().trim())
-        .map(drop)
-        .map_err(|_| ValidationError::new("orderId"))
+/// Open the card payment of this order.
+#[derive(Debug)]
+pub struct NewIntent {
+    order_id: OrderId,
+}
+
+impl FromBody for NewIntent {
+    type Body = NewIntentBody;
+}
+
+impl TryFrom<NewIntentBody> for NewIntent {
+    type Error = InvalidBody;
+
+    fn try_from(body: NewIntentBody) -> Result<Self, InvalidBody> {
+        Ok(Self {
+            order_id: order_id(&body.order_id)?,
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -54,10 +66,8 @@ pub struct Opened {
 async fn create(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
-    ValidatedJson(body): ValidatedJson<NewIntentBody>,
+    Parsed(NewIntent { order_id }): Parsed<NewIntent>,
 ) -> Result<Json<Opened>, ApiError> {
-    let order_id = OrderId::parse(body.order_id.as_str().trim())
-        .map_err(|_| ApiError::Validation(vec![FieldError::on("orderId", ORDER_ID_REQUIRED)]))?;
     let intent = checkout::open_card_payment(&state, user.id, order_id).await?;
     Ok(Json(Opened {
         id: intent.id,

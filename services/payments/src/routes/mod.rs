@@ -6,6 +6,11 @@ mod payments;
 mod webhook;
 
 use axum::Router;
+use ticketing_common::{
+    FieldError,
+    domain::OrderId,
+    extract::{OnField, TextField},
+};
 
 pub use errors::messages;
 pub use webhook::WEBHOOK_BODY;
@@ -22,4 +27,11 @@ pub fn router(card_payments: bool) -> Router<AppState> {
     } else {
         router
     }
+}
+
+/// The `orderId` field of a payment body: one message for a missing and a malformed id alike.
+fn order_id(raw: &TextField) -> Result<OrderId, FieldError> {
+    OrderId::parse(raw.as_str().trim())
+        .map_err(|_| messages::ORDER_ID_REQUIRED)
+        .on_field("orderId")
 }

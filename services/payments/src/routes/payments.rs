@@ -1,22 +1,16 @@
 //! `POST /api/payments`: pay for one of your orders (DESIGN.md §2).
 
-use std::borrow::Cow;
-
 use axum::{Router, extract::State, http::StatusCode, routing::post};
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
-    ApiError, FieldError,
+    ApiError,
     domain::{OrderId, PaymentId},
-    extract::{Json, RequireUser, TextField, ValidatedJson},
+    extract::{FromBody, InvalidBody, Json, OnField, Parsed, RequireUser, TextField},
     protect::BodyLimit,
 };
-use validator::{Validate, ValidationError};
 
-use crate::{
-    checkout,
-    domain::{PaymentToken, TokenError},
-    state::AppState,
-};
+use super::order_id;
+use crate::{checkout, domain::PaymentToken, state::AppState};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/payments", post(create).layer(PAYMENT_BODY.layer()))
@@ -25,31 +19,36 @@ pub fn router() -> Router<AppState> {
 /// An order id (24 characters) and a Stripe token (a few dozen).
 const PAYMENT_BODY: BodyLimit = BodyLimit::kib(2);
 
-const ORDER_ID_REQUIRED: &str = "OrderId must be provided";
-
-#[derive(Debug, Default, Deserialize, Validate)]
+/// The payment body as sent.
+#[derive(Debug, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NewPaymentBody {
-    #[validate(custom(function = "valid_order_id", message = "OrderId must be provided"))]
     order_id: TextField,
-    #[validate(custom(function = "valid_token"))]
     token: TextField,
 }
 
-fn valid_order_id(raw: &TextField) -> Result<(), ValidationError> {
-    OrderId::parse(raw.as_str().trim())
-        .map(drop)
-        .map_err(|_| ValidationError::new("orderId"))
+/// Pay for this order with this card token.
+#[derive(Debug)]
+pub struct NewPayment {
+    order_id: OrderId,
+    token: PaymentToken,
 }
 
-fn valid_token(raw: &TextField) -> Result<(), ValidationError> {
-    PaymentToken::parse(raw.as_str()).map(drop).map_err(|err| {
-        let code = match err {
-            TokenError::Missing => "required",
-            TokenError::Malformed => "malformed",
-        };
-        ValidationError::new(code).with_message(Cow::Owned(err.to_string()))
-    })
+impl FromBody for NewPayment {
+    type Body = NewPaymentBody;
+}
+
+impl TryFrom<NewPaymentBody> for NewPayment {
+    type Error = InvalidBody;
+
+    fn try_from(body: NewPaymentBody) -> Result<Self, InvalidBody> {
+        let order_id = order_id(&body.order_id);
+        let token = PaymentToken::parse(body.token.as_str()).on_field("token");
+        match (order_id, token) {
+            (Ok(order_id), Ok(token)) => Ok(Self { order_id, token }),
+            (order_id, token) => Err(InvalidBody::of([order_id.err(), token.err()])),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -61,12 +60,8 @@ pub struct Created {
 async fn create(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
-    ValidatedJson(body): ValidatedJson<NewPaymentBody>,
+    Parsed(NewPayment { order_id, token }): Parsed<NewPayment>,
 ) -> Result<(StatusCode, Json<Created>), ApiError> {
-    let order_id = OrderId::parse(body.order_id.as_str().trim())
-        .map_err(|_| ApiError::Validation(vec![FieldError::on("orderId", ORDER_ID_REQUIRED)]))?;
-    let token = PaymentToken::parse(body.token.as_str())
-        .map_err(|err| ApiError::Validation(vec![FieldError::on("token", err.to_string())]))?;
     let payment = checkout::pay(&state, user.id, order_id, &token).await?;
     Ok((StatusCode::CREATED, Json(Created { id: payment.id })))
 }

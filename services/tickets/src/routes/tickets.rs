@@ -9,14 +9,13 @@ use axum::{
 use serde::Deserialize;
 use serde_json::Value;
 use ticketing_common::{
-    ApiError, FieldError,
+    ApiError,
     domain::{Money, MoneyError, TicketId},
     error::OrUnexpected,
-    extract::{Json, RequireUser, TextField, ValidatedJson},
+    extract::{FromBody, InvalidBody, Json, OnField, Parsed, RequireUser, TextField},
     pagination::{Page, PageRequest},
     protect::BodyLimit,
 };
-use validator::{Validate, ValidationError};
 
 use crate::{
     domain::{Ticket, Title},
@@ -40,33 +39,35 @@ pub fn router() -> Router<AppState> {
 
 /// Title and price, as sent for both create and edit. The price is taken as any JSON value so
 /// that a string or a missing price gets the field's own message rather than a parse error.
-#[derive(Debug, Default, Deserialize, Validate)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct TicketBody {
-    #[validate(custom(function = "valid_title"))]
     title: TextField,
-    #[validate(custom(function = "valid_price"))]
     price: Value,
 }
 
-impl TicketBody {
-    fn parse(&self) -> Result<(Title, Money), ApiError> {
-        let title = Title::parse(self.title.as_str()).map_err(|msg| invalid("title", msg))?;
-        let price = parse_price(&self.price).map_err(|msg| invalid("price", msg))?;
-        Ok((title, price))
+/// What a seller says of a ticket, new or edited: its title and its price.
+#[derive(Debug)]
+pub struct TicketDraft {
+    title: Title,
+    price: Money,
+}
+
+impl FromBody for TicketDraft {
+    type Body = TicketBody;
+}
+
+impl TryFrom<TicketBody> for TicketDraft {
+    type Error = InvalidBody;
+
+    fn try_from(body: TicketBody) -> Result<Self, InvalidBody> {
+        let title = Title::parse(body.title.as_str()).on_field("title");
+        let price = parse_price(&body.price).on_field("price");
+        match (title, price) {
+            (Ok(title), Ok(price)) => Ok(Self { title, price }),
+            (title, price) => Err(InvalidBody::of([title.err(), price.err()])),
+        }
     }
-}
-
-fn valid_title(raw: &TextField) -> Result<(), ValidationError> {
-    Title::parse(raw.as_str())
-        .map(drop)
-        .map_err(|msg| ValidationError::new("title").with_message(msg.into()))
-}
-
-fn valid_price(raw: &Value) -> Result<(), ValidationError> {
-    parse_price(raw)
-        .map(drop)
-        .map_err(|msg| ValidationError::new("price").with_message(msg.into()))
 }
 
 fn parse_price(raw: &Value) -> Result<Money, &'static str> {
@@ -76,10 +77,6 @@ fn parse_price(raw: &Value) -> Result<Money, &'static str> {
         MoneyError::TooPrecise => "Price must have at most two decimals",
         MoneyError::TooLarge => "Price must be at most 1000000000",
     })
-}
-
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::Validation(vec![FieldError::on(field, message)])
 }
 
 /// A malformed id names no ticket: 404, like an unknown one.
@@ -117,9 +114,8 @@ async fn show(
 async fn create(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
-    ValidatedJson(body): ValidatedJson<TicketBody>,
+    Parsed(TicketDraft { title, price }): Parsed<TicketDraft>,
 ) -> Result<(StatusCode, Json<Ticket>), ApiError> {
-    let (title, price) = body.parse()?;
     let ticket = state
         .tickets
         .create(title, price, user.id)
@@ -134,9 +130,8 @@ async fn edit(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
     Path(id): Path<String>,
-    ValidatedJson(body): ValidatedJson<TicketBody>,
+    Parsed(TicketDraft { title, price }): Parsed<TicketDraft>,
 ) -> Result<Json<Ticket>, ApiError> {
-    let (title, price) = body.parse()?;
     let id = ticket_id(&id)?;
     let ticket = state.tickets.edit(id, user.id, title, price).await?;
     tracing::info!(ticket_id = %id, version = %ticket.version, "ticket edited");

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod metrics;
 pub mod mongo;
 pub mod pagination;
 pub mod poll;

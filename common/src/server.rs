@@ -1,7 +1,7 @@
 //! Runs a service's HTTP API the same way everywhere: the normalized 404/405/500 bodies,
-//! request ids and tracing, the limits and security headers of [`crate::protect`], `/healthz`
-//! and `/readyz`, the 503 answers of a service that is still starting, and graceful shutdown on
-//! SIGTERM/SIGINT.
+//! request ids and tracing, the limits and security headers of [`crate::protect`], `/healthz`,
+//! `/readyz`, `/metrics` and the request metrics of [`crate::metrics`], the 503 answers of a
+//! service that is still starting, and graceful shutdown on SIGTERM/SIGINT.
 
 use std::{
     any::Any,
@@ -40,6 +40,7 @@ use tower_http::{
 use crate::{
     ApiError,
     error::{FieldError, status_response},
+    metrics,
     protect::{self, BodyLimit},
 };
 
@@ -90,7 +91,10 @@ impl Gate {
             .fallback(|| async { ApiError::NotFound })
             .method_not_allowed_fallback(|| async {
                 status_response(StatusCode::METHOD_NOT_ALLOWED)
-            });
+            })
+            // Tells the request metrics which template matched (the outer router cannot see it);
+            // last, so a route's 405 fallback is inside it too.
+            .layer(middleware::from_fn(metrics::http::note_route));
         if self.0.open.set(Opened { routes, probes }).is_err() {
             tracing::warn!("the service's routes were handed over twice; the first ones stay");
         }
@@ -151,8 +155,11 @@ pub fn app(routes: Router, probes: Probes) -> Router {
 pub fn gated_app(gate: Gate) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     let routes = gate.clone();
+    metrics::install();
     Router::new()
         .route("/healthz", get(healthz))
+        // On the service's own port; the ingress forwards only `/api/...` (crate::metrics).
+        .route("/metrics", get(metrics::serve))
         .merge(Router::new().route("/readyz", get(readyz)).with_state(gate))
         .fallback_service(tower::service_fn(move |request| routes.clone().route(request)))
         .method_not_allowed_fallback(|| async { status_response(StatusCode::METHOD_NOT_ALLOWED) })
@@ -164,6 +171,8 @@ pub fn gated_app(gate: Gate) -> Router {
         // Outside the panic handler, so a 500 from a panic carries them too.
         .layer(middleware::from_fn(protect::security_headers))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        // Outside the panic handler and the limits, so it counts the status the client gets.
+        .layer(middleware::from_fn(metrics::http::record))
         .layer(TraceLayer::new(not_ready_is_no_failure()).make_span_with(|request: &Request<_>| {
             let request_id = request
                 .headers()

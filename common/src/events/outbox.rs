@@ -12,6 +12,7 @@ use std::{collections::BTreeSet, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use futures::{TryStreamExt, future::join_all};
 use mongodb::{
     Collection,
@@ -22,6 +23,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{Envelope, Event, EventId, Publisher, Subject, publisher::SentEvent};
+use crate::metrics;
 
 /// The field of a document that holds its unpublished events.
 pub const OUTBOX_FIELD: &str = "outbox";
@@ -68,6 +70,18 @@ impl OutboxEntry {
 
     pub fn to_bson(&self) -> anyhow::Result<Bson> {
         bson::to_bson(self).context("encoding an outbox event")
+    }
+
+    /// When the event happened, read from its stored envelope (`None` if it cannot be read).
+    fn occurred_at(&self) -> Option<DateTime<Utc>> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct OccurredAt {
+            occurred_at: DateTime<Utc>,
+        }
+        serde_json::from_str::<OccurredAt>(&self.payload)
+            .ok()
+            .map(|envelope| envelope.occurred_at)
     }
 }
 
@@ -144,26 +158,44 @@ impl OutboxRelay {
     }
 
     /// One pass over every collection, batch after batch while batches come back full; returns
-    /// how many events were published.
+    /// how many events were published. What each pass found pending is the outbox backlog of
+    /// [`crate::metrics`]: read from the batches the relay reads anyway, no query of its own.
     pub async fn relay_pending(&self) -> anyhow::Result<usize> {
         let mut published = 0;
         for collection in &self.collections {
-            loop {
-                let batch = self.relay_batch(collection).await?;
-                published += batch.published;
-                if !batch.full {
-                    break;
-                }
-            }
+            let mut backlog = Backlog::default();
+            let relayed = self.relay_collection(collection, &mut backlog).await;
+            backlog.record(collection);
+            published += relayed?;
         }
         Ok(published)
+    }
+
+    async fn relay_collection(
+        &self,
+        collection: &Collection<Document>,
+        backlog: &mut Backlog,
+    ) -> anyhow::Result<usize> {
+        let mut published = 0;
+        loop {
+            let batch = self.relay_batch(collection, backlog).await?;
+            published += batch.published;
+            if !batch.full {
+                return Ok(published);
+            }
+        }
     }
 
     /// Budget: one `find` and at most one `update`. Documents whose events did not all get
     /// acked stay pending for the next pass; the batch then reports an error, so a relay that
     /// cannot reach JetStream waits for its next poll instead of spinning.
-    async fn relay_batch(&self, collection: &Collection<Document>) -> anyhow::Result<Batch> {
+    async fn relay_batch(
+        &self,
+        collection: &Collection<Document>,
+        backlog: &mut Backlog,
+    ) -> anyhow::Result<Batch> {
         let documents = read_pending(collection, self.batch_documents).await?;
+        backlog.saw(&documents);
         let full = documents.len() >= self.batch_documents;
         let (sent, failures) = self.publish(&documents).await;
         let published = sent.iter().map(|id| documents[*id].outbox.len()).sum();
@@ -227,6 +259,32 @@ impl OutboxRelay {
             .send_raw(subject, &entry.id, Bytes::from(entry.payload.clone()))
             .await
             .with_context(|| format!("publishing {} {}", entry.subject, entry.id))
+    }
+}
+
+/// The unpublished events one pass found in a collection: how many, and the oldest one's time.
+#[derive(Default)]
+struct Backlog {
+    events: usize,
+    oldest: Option<DateTime<Utc>>,
+}
+
+impl Backlog {
+    fn saw(&mut self, documents: &[Pending]) {
+        for entry in documents.iter().flat_map(|document| &document.outbox) {
+            self.events += 1;
+            if let Some(at) = entry.occurred_at() {
+                self.oldest = Some(self.oldest.map_or(at, |oldest| oldest.min(at)));
+            }
+        }
+    }
+
+    fn record(&self, collection: &Collection<Document>) {
+        let age = self
+            .oldest
+            .and_then(|oldest| (Utc::now() - oldest).to_std().ok())
+            .unwrap_or_default();
+        metrics::outbox_backlog(&collection.namespace().to_string(), self.events, age);
     }
 }
 

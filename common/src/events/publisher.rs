@@ -2,6 +2,7 @@ use async_nats::jetstream::{self, context::PublishAckFuture, message::PublishMes
 use bytes::Bytes;
 
 use super::{Envelope, Event, EventId, Names, Subject};
+use crate::metrics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -51,12 +52,14 @@ impl Publisher {
         let message = PublishMessage::build()
             .payload(payload)
             .message_id(id.as_str());
+        let wire_subject = self.names.subject(subject);
         let ack = self
             .jetstream
-            .send_publish(self.names.subject(subject), message)
+            .send_publish(wire_subject.clone(), message)
             .await?;
         Ok(SentEvent {
             subject,
+            wire_subject,
             id: id.clone(),
             ack,
         })
@@ -66,6 +69,8 @@ impl Publisher {
 /// An event on its way to JetStream; it counts as published only once confirmed.
 pub(crate) struct SentEvent {
     subject: Subject,
+    /// With the events prefix: what the published-events metric is labelled by.
+    wire_subject: String,
     id: EventId,
     ack: PublishAckFuture,
 }
@@ -73,12 +78,18 @@ pub(crate) struct SentEvent {
 impl SentEvent {
     /// Waits for the stream's ack. Returns `true` if JetStream already had this id.
     pub(crate) async fn confirmed(self) -> Result<bool, PublishError> {
-        let Self { subject, id, ack } = self;
+        let Self {
+            subject,
+            wire_subject,
+            id,
+            ack,
+        } = self;
         let ack = ack.await?;
         if ack.duplicate {
             tracing::debug!(%subject, event_id = %id, "JetStream dropped a duplicate publish");
         } else {
             tracing::debug!(%subject, event_id = %id, sequence = ack.sequence, "event published");
+            metrics::event_published(&wire_subject);
         }
         Ok(ack.duplicate)
     }

@@ -5,6 +5,7 @@ mod cli;
 mod concurrency;
 mod delivery;
 mod helpers;
+mod metrics;
 mod outbox;
 mod relay_cost;
 mod versions;

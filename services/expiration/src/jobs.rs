@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::OrderId,
     events::{Envelope, EventId, ExpirationComplete, OrderCreated, Publisher},
+    metrics,
     retry::{self, Backoff},
 };
 use tokio_util::sync::CancellationToken;
@@ -60,16 +61,22 @@ pub enum FireError {
     Stopped(OrderId),
 }
 
-/// What firing needs: the publisher, and the worker's stop signal so retries end on shutdown.
+/// What firing needs: the publisher, the worker's stop signal so retries end on shutdown, and
+/// the queue the jobs come from (the label of the lateness metric).
 #[derive(Clone)]
 pub struct Firing {
     publisher: Publisher,
     stop: CancellationToken,
+    queue: String,
 }
 
 impl Firing {
-    pub fn new(publisher: Publisher, stop: CancellationToken) -> Self {
-        Self { publisher, stop }
+    pub fn new(publisher: Publisher, stop: CancellationToken, queue: String) -> Self {
+        Self {
+            publisher,
+            stop,
+            queue,
+        }
     }
 
     /// Publishes the order's `expiration.complete` at `expires_at` and returns once JetStream
@@ -83,7 +90,9 @@ impl Firing {
         loop {
             match self.publisher.publish(&event).await {
                 Ok(duplicate) => {
-                    let late_ms = (Utc::now() - expiry.expires_at).num_milliseconds();
+                    let late = Utc::now() - expiry.expires_at;
+                    metrics::expiration_fired(&self.queue, late.to_std().unwrap_or_default());
+                    let late_ms = late.num_milliseconds();
                     tracing::info!(
                         %order_id, late_ms, attempt, duplicate,
                         "order expired: expiration.complete published"

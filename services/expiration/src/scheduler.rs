@@ -8,7 +8,7 @@ use apalis::prelude::TaskBuilder;
 use apalis_redis::{Config, queries};
 use chrono::{DateTime, Utc};
 use redis::{Script, aio::ConnectionManager};
-use ticketing_common::events::EventBus;
+use ticketing_common::{events::EventBus, metrics};
 
 use crate::jobs::Expiry;
 
@@ -90,6 +90,19 @@ impl Scheduler {
 /// the past.
 pub fn due_second(at: DateTime<Utc>) -> u64 {
     u64::try_from(at.timestamp()).unwrap_or(0)
+}
+
+/// Counts the jobs waiting in `storage` — not due yet, and due but not taken by a worker — in
+/// one round trip, and reports them to the metrics.
+pub async fn report_pending(conn: &mut ConnectionManager, storage: &Config) -> anyhow::Result<()> {
+    let (scheduled, due): (u64, u64) = redis::pipe()
+        .zcard(storage.scheduled_jobs_set())
+        .llen(storage.active_jobs_list())
+        .query_async(conn)
+        .await
+        .context("counting the expiry jobs waiting")?;
+    metrics::expiration_jobs_pending(storage.queue.as_ref(), scheduled, due);
+    Ok(())
 }
 
 static PROMOTE_DUE: LazyLock<Script> =

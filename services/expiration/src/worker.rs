@@ -11,8 +11,8 @@ use ticketing_common::{
     events::Publisher,
     retry::{self, Backoff},
 };
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::{sync::CancellationToken, task::AbortOnDropHandle};
 
 use crate::{
     jobs::{self, Firing},
@@ -28,6 +28,8 @@ const RESTART_DELAY_FIRST: Duration = Duration::from_secs(1);
 const RESTART_DELAY_MAX: Duration = Duration::from_secs(30);
 /// A worker that ran this long before failing was healthy: the next restart is quick again.
 const HEALTHY_RUN: Duration = Duration::from_secs(60);
+/// How often the jobs waiting are counted for the metrics: as often as Prometheus scrapes.
+const PENDING_REPORT_EVERY: Duration = Duration::from_secs(15);
 
 /// Runs the expiry jobs until the service stops.
 pub struct JobWorker {
@@ -45,6 +47,10 @@ impl JobWorker {
     }
 
     async fn run(mut self, stop: CancellationToken) -> anyhow::Result<()> {
+        let _reporting = AbortOnDropHandle::new(tokio::spawn(report_pending(
+            self.conn.clone(),
+            self.storage.clone(),
+        )));
         let mut backoff = Backoff::new(RESTART_DELAY_FIRST, RESTART_DELAY_MAX);
         let mut run = 0_u32;
         loop {
@@ -97,7 +103,11 @@ impl JobWorker {
             .poll_with_interval(POLL_INTERVAL);
         let worker = WorkerBuilder::new(name)
             .backend(storage)
-            .data(Firing::new(self.publisher.clone(), stop.clone()))
+            .data(Firing::new(
+                self.publisher.clone(),
+                stop.clone(),
+                self.storage.queue.as_ref().to_owned(),
+            ))
             .build(jobs::fire);
         tracing::info!(worker = %name, queue = %self.storage.queue.as_ref(), poll = ?POLL_INTERVAL, "job worker started");
         worker
@@ -106,5 +116,19 @@ impl JobWorker {
                 Ok::<(), WorkerError>(())
             })
             .await
+    }
+}
+
+/// Reports the jobs waiting every [`PENDING_REPORT_EVERY`], the first time at once, until
+/// dropped. Every replica reports the same queue (a dashboard takes the largest).
+async fn report_pending(mut conn: ConnectionManager, storage: Config) {
+    let mut ticks = tokio::time::interval(PENDING_REPORT_EVERY);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(err) = scheduler::report_pending(&mut conn, &storage).await {
+            // Redis away: the worker says so in the log; the figures keep their last value.
+            tracing::debug!(error = %format!("{err:#}"), "counting the jobs waiting failed");
+        }
     }
 }

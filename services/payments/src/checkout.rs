@@ -66,7 +66,11 @@ pub async fn pay(
     token: &PaymentToken,
 ) -> Result<Payment, PayError> {
     let order = payable(state, buyer, order_id).await?;
-    let charge = state.gateway.charge(order_id, order.price, token).await?;
+    let charge = state
+        .gateway
+        .charge(order_id, order.price, token)
+        .await
+        .inspect_err(GatewayError::count_outcome)?;
     let payment = Payment::new(order_id, charge, order.price);
     match settlement::record(state, &payment).await? {
         Settled::Paid => {
@@ -88,5 +92,9 @@ pub async fn open_card_payment(
     order_id: OrderId,
 ) -> Result<CardIntent, PayError> {
     let order = payable(state, buyer, order_id).await?;
-    Ok(state.gateway.create_intent(order_id, order.price).await?)
+    Ok(state
+        .gateway
+        .create_intent(order_id, order.price)
+        .await
+        .inspect_err(GatewayError::count_outcome)?)
 }

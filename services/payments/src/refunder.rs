@@ -3,7 +3,10 @@
 //! once decided is never forgotten. Every try for one charge carries the same idempotency key,
 //! so concurrent or repeated tries make one refund.
 
-use ticketing_common::domain::{Money, OrderId};
+use ticketing_common::{
+    domain::{Money, OrderId},
+    metrics::{self, PaymentOutcome},
+};
 
 use crate::{
     domain::ChargeId,
@@ -66,6 +69,8 @@ impl Refunder {
         {
             Ok(refund_id) => {
                 self.refunds.mark_refunded(record, Some(&refund_id)).await?;
+                // Counted once recorded: a retry after a failed mark gets the same refund back.
+                metrics::payment(PaymentOutcome::Refunded);
                 Ok(true)
             }
             Err(GatewayError::AlreadyRefunded) => {

@@ -6,7 +6,10 @@
 //! both see both, the refund is still made once (it is keyed by order and charge).
 
 use chrono::{Duration, Utc};
-use ticketing_common::domain::OrderId;
+use ticketing_common::{
+    domain::OrderId,
+    metrics::{self, PaymentOutcome},
+};
 
 use crate::{
     domain::Payment,
@@ -56,6 +59,7 @@ pub async fn record(state: &AppState, payment: &Payment) -> anyhow::Result<Settl
     Ok(if cancelled {
         Settled::Cancelled
     } else {
+        metrics::payment(PaymentOutcome::Succeeded);
         Settled::Paid
     })
 }

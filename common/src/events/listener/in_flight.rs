@@ -12,9 +12,12 @@ use tokio::task::{self, JoinError, JoinSet};
 
 use super::{
     Listener, ListenerOptions,
-    settle::{ack, process, release},
+    settle::{Series, ack, process, release},
 };
-use crate::events::{Envelope, Event};
+use crate::{
+    events::{Envelope, Event},
+    metrics::EventTermination,
+};
 
 /// A message with its decoded event.
 pub(super) struct Delivery<E> {
@@ -134,6 +137,7 @@ async fn decode<E: Event>(message: Message) -> Option<Delivery<E>> {
                 "malformed event: terminated, it will not be redelivered"
             );
             ack(&message, AckKind::Term).await;
+            Series::of(&message).terminated(EventTermination::Malformed);
             None
         }
     }

@@ -10,18 +10,20 @@
 //! One job per module: this one holds the contract (the [`Listener`] trait, its errors and
 //! options) and the loop that ties the others together; [`puller`] keeps a pull request open
 //! while there is room, [`in_flight`] holds the events and runs each key's in order, and
-//! [`settle`] runs one handler and acks, naks or terminates its message by the outcome.
+//! [`settle`] runs one handler and acks, naks or terminates its message by the outcome (and
+//! counts it, [`crate::metrics`]); [`state`] reports what the consumer holds.
 
 mod in_flight;
 mod puller;
 mod settle;
+mod state;
 
 use std::{future::Future, time::Duration};
 
 use anyhow::Context;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, PullConsumer, pull};
 use tokio::time::MissedTickBehavior;
-use tokio_util::sync::CancellationToken;
+use tokio_util::{sync::CancellationToken, task::AbortOnDropHandle};
 
 use self::{
     in_flight::InFlight,
@@ -75,6 +77,9 @@ pub struct ListenerOptions {
     /// The first pause of the back-off ([`crate::retry`]) before a failed message comes back,
     /// or a failed pull is tried again; an early message's first pause is a fifth of it.
     pub retry_delay: Duration,
+    /// How often the consumer's pending and redelivered counts are read for the metrics
+    /// ([`state`]): as often as Prometheus scrapes.
+    pub state_every: Duration,
 }
 
 impl Default for ListenerOptions {
@@ -90,6 +95,7 @@ impl From<EventsConfig> for ListenerOptions {
             max_deliver: 1_000,
             concurrency: config.concurrency,
             retry_delay: Duration::from_millis(500),
+            state_every: Duration::from_secs(15),
         }
     }
 }
@@ -125,6 +131,10 @@ pub async fn listen<L: Listener>(
     let consumer = durable_consumer::<L::Event>(bus, service, &options).await?;
     let durable = bus.names().durable(service, <L::Event as Event>::SUBJECT);
     tracing::info!(%durable, concurrency = options.held_at_most(), "listening");
+    let _reporting = AbortOnDropHandle::new(tokio::spawn(state::report(
+        consumer.clone(),
+        options.state_every,
+    )));
     let mut puller = Puller::<L::Event>::new(bus, service, consumer, &options);
     let mut held = InFlight::new(listener, options.clone());
     let mut progress = tokio::time::interval(options.progress_every());

@@ -10,7 +10,11 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tracing::Instrument;
 
 use super::{HandleError, Listener, ListenerOptions, in_flight::Delivery};
-use crate::{events::Event, retry::Backoff};
+use crate::{
+    events::Event,
+    metrics::{self, EventRetry, EventTermination},
+    retry::Backoff,
+};
 
 /// The longest pause before an early event (its predecessor not handled yet) comes back: short,
 /// the predecessor is usually a moment behind.
@@ -27,6 +31,7 @@ pub(super) async fn process<L: Listener>(
 ) {
     let Delivery { message, envelope } = delivery;
     let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
+    let series = Series::of(&message);
     let span = tracing::info_span!(
         "event", subject = %<L::Event as Event>::SUBJECT, event_id = %envelope.id, delivered
     );
@@ -38,9 +43,32 @@ pub(super) async fn process<L: Listener>(
     let outcome = with_progress(&message, options.progress_every(), handling)
         .await
         .unwrap_or_else(|_| Err(HandleError::Retry(anyhow::anyhow!("the handler panicked"))));
-    settle(&message, &options, delivered, outcome)
+    settle(&message, &options, &series, delivered, outcome)
         .instrument(span)
         .await;
+}
+
+/// The labels an event's settlement is counted under ([`metrics`]): its wire subject and the
+/// durable consumer that delivered it.
+pub(super) struct Series {
+    subject: String,
+    consumer: String,
+}
+
+impl Series {
+    pub(super) fn of(message: &Message) -> Self {
+        Self {
+            subject: message.subject.to_string(),
+            consumer: message
+                .info()
+                .map(|info| info.consumer.to_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    pub(super) fn terminated(&self, reason: EventTermination) {
+        metrics::event_terminated(&self.subject, &self.consumer, reason);
+    }
 }
 
 /// Awaits `work`, telling JetStream every `every` that the message is still being handled, so
@@ -60,6 +88,7 @@ async fn with_progress<F: Future>(message: &Message, every: Duration, work: F) -
 async fn settle(
     message: &Message,
     options: &ListenerOptions,
+    series: &Series,
     delivered: i64,
     outcome: Result<(), HandleError>,
 ) {
@@ -67,14 +96,15 @@ async fn settle(
         Ok(()) => {
             tracing::debug!("event handled");
             ack(message, AckKind::Ack).await;
+            metrics::event_handled(&series.subject, &series.consumer);
         }
         Err(HandleError::Early) => {
             tracing::debug!("event is early; it will come back");
-            give_up_or_retry(message, options, delivered, true).await;
+            give_up_or_retry(message, options, series, delivered, true).await;
         }
         Err(HandleError::Retry(err)) => {
             tracing::warn!(error = %format!("{err:#}"), "handling failed; it will come back");
-            give_up_or_retry(message, options, delivered, false).await;
+            give_up_or_retry(message, options, series, delivered, false).await;
         }
         Err(HandleError::Poison(err)) => {
             tracing::error!(
@@ -82,6 +112,7 @@ async fn settle(
                 "event cannot be handled: terminated, it will not be redelivered"
             );
             ack(message, AckKind::Term).await;
+            series.terminated(EventTermination::Poison);
         }
     }
 }
@@ -89,6 +120,7 @@ async fn settle(
 async fn give_up_or_retry(
     message: &Message,
     options: &ListenerOptions,
+    series: &Series,
     delivered: i64,
     early: bool,
 ) {
@@ -97,6 +129,14 @@ async fn give_up_or_retry(
             delivered, payload = %String::from_utf8_lossy(&message.payload),
             "last allowed delivery failed: JetStream gives up on this event"
         );
+        series.terminated(EventTermination::MaxDeliver);
+    } else {
+        let reason = if early {
+            EventRetry::Early
+        } else {
+            EventRetry::Failed
+        };
+        metrics::event_retried(&series.subject, &series.consumer, reason);
     }
     // Back off more on each delivery, by the fleet's policy: an early event soon has its
     // predecessor, a failing dependency (database down) may take a while.

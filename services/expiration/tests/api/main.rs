@@ -7,6 +7,7 @@ mod firing;
 mod health;
 mod helpers;
 mod load;
+mod metrics;
 mod publish_failures;
 mod restart;
 mod startup;

@@ -2,6 +2,7 @@
 //! invalid), nobody right now (in progress, unavailable), or us (unusable).
 
 use stripe::{ApiErrorsCode, ApiErrorsType, StripeError};
+use ticketing_common::metrics::{self, PaymentOutcome};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -26,6 +27,21 @@ pub enum GatewayError {
     /// We could not even build the request.
     #[error("cannot build the Stripe request: {0}")]
     Unusable(String),
+}
+
+impl GatewayError {
+    /// What this failure of a charge or a PaymentIntent means for the payment, counted in the
+    /// metrics. Not counted: a request waiting for another with the same key (that one's outcome
+    /// counts) and a charge refunded already (not a payment attempt).
+    pub fn count_outcome(&self) {
+        let outcome = match self {
+            Self::Declined(_) => PaymentOutcome::Declined,
+            Self::Invalid(_) => PaymentOutcome::Invalid,
+            Self::Unavailable(_) | Self::Unusable(_) => PaymentOutcome::GatewayError,
+            Self::InProgress(_) | Self::AlreadyRefunded => return,
+        };
+        metrics::payment(outcome);
+    }
 }
 
 impl From<StripeError> for GatewayError {

@@ -5,6 +5,7 @@
 mod cards;
 mod helpers;
 mod intents;
+mod metrics;
 mod pay;
 mod refunds;
 mod replica;

@@ -6,8 +6,12 @@
 //! 1.24 (the development and test server), with either backend: of twenty concurrent updates of
 //! one version, several report a match. The one write atomic everywhere is an insert under a
 //! unique key. So each change of an entity is the insert of its next *revision* — the whole new
-//! state and the events it causes — under the key `<entity>:<version>`: of two writers racing
+//! state and the events it causes — under a unique `(entity, version)`: of two writers racing
 //! for a version exactly one insert succeeds, and state and events are stored in that one write.
+//!
+//! FerretDB also runs a filtered `update_one`/`delete_one` as a read of the match, then a write
+//! by `_id` alone. So no `_id` is ever used twice (`<entity>:<version>:<nonce>`): a write or delete
+//! by `_id` reaches the revision it names or nothing, never a later one under the same version.
 //!
 //! # Why it stays small
 //! Once revision `v+1` exists, revision `v` is history: its writer deletes it (carrying its
@@ -16,17 +20,17 @@
 //! projection to keep up to date, and a collection sized by the live entities.
 //!
 //! # Why compaction cannot reopen a version
-//! Deleting `v` frees its key. A writer that read `v-1` long ago could now insert "its" `v` after
+//! Deleting `v` frees its version. A writer that read `v-1` long ago could now insert "its" `v` after
 //! `v`, `v+1` and more exist — a ghost, whose events must never be published. Two facts rule it
 //! out: every revision remembers its ancestors' random nonces (`lineage`), and a revision's base
 //! is deleted only by a writer that built on it (after that base's own base was gone). So right
-//! after its insert, the writer of `v` deletes its base `v-1` *by nonce*: one document deleted
+//! after its insert, the writer of `v` deletes its base `v-1` *by its `_id`*: one document deleted
 //! proves `v-1` was still there, so `v` is the live successor. None deleted means either someone
 //! helped (an in-flight successor of ours did it) or we are a ghost; reading the entity tells
 //! which: the newest revision is ours or lists our nonce in its lineage, or we are a ghost and
 //! delete ourselves. Until that proof a revision with events is `held`: the relay does not see
 //! it. A final state (one that never changes again, like a paid or cancelled order) is never
-//! compacted, so its key is never reused, and it skips the proof.
+//! compacted, so its version is never reused, and it skips the proof.
 //!
 //! Round trips: create 1; update 4 (read, insert, delete base, release events), 3 without
 //! events or for a final state; apply a replica version 3. [`VersionedStore::repair`] finishes
@@ -199,12 +203,12 @@ impl<T: Versioned> VersionedStore<T> {
 
     pub async fn open(db: &Database, name: &str, signal: OutboxSignal) -> anyhow::Result<Self> {
         let revisions = db.collection::<Revision<T>>(name);
-        // Real MongoDB uses these; FerretDB 1.24 scans either way (hence the small collections).
+        // The claim of a version (unique), and how an entity is read.
         ensure_index(
             &revisions,
             doc! { "entity": 1, "version": -1 },
-            &format!("{name}_by_entity"),
-            false,
+            &format!("{name}_version_claim"),
+            true,
         )
         .await?;
         ensure_index(
@@ -487,12 +491,12 @@ impl<T: Versioned> VersionedStore<T> {
 
     /// Deletes the revision `revision` was made from; `false` if it was gone already.
     async fn delete_base_of(&self, revision: &Revision<T>) -> anyhow::Result<bool> {
-        let Some((base, nonce)) = revision.base() else {
+        let Some(base) = revision.base() else {
             return Ok(false);
         };
         let deleted = self
             .revisions
-            .delete_one(doc! { "_id": &base, "nonce": nonce })
+            .delete_one(doc! { "_id": &base })
             .await
             .with_context(|| format!("compacting {base}"))?;
         Ok(deleted.deleted_count == 1)
@@ -511,7 +515,7 @@ impl<T: Versioned> VersionedStore<T> {
     async fn release(&self, revision: &Revision<T>) -> anyhow::Result<()> {
         self.revisions
             .update_one(
-                doc! { "_id": &revision.key, "nonce": revision.nonce },
+                doc! { "_id": &revision.key },
                 doc! { "$set": { "held": false, PENDING_FIELD: true } },
             )
             .await
@@ -521,7 +525,7 @@ impl<T: Versioned> VersionedStore<T> {
 
     async fn remove(&self, revision: &Revision<T>) -> anyhow::Result<()> {
         self.revisions
-            .delete_one(doc! { "_id": &revision.key, "nonce": revision.nonce })
+            .delete_one(doc! { "_id": &revision.key })
             .await
             .with_context(|| format!("removing the stale revision {}", revision.key))?;
         Ok(())
@@ -545,10 +549,8 @@ fn newest<T: Versioned>(mut revisions: Vec<Revision<T>>) -> Option<Current<T>> {
         .max_by_key(|(_, revision)| revision.version)
         .map(|(at, _)| at)?;
     let revision = revisions.swap_remove(newest_at);
-    let base = revision.base().and_then(|(key, nonce)| {
-        revisions
-            .into_iter()
-            .find(|other| other.key == key && other.nonce == nonce)
-    });
+    let base = revision
+        .base()
+        .and_then(|key| revisions.into_iter().find(|other| other.key == key));
     Some(Current { revision, base })
 }

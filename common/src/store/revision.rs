@@ -19,13 +19,15 @@ pub const LINEAGE: usize = 16;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(bound(deserialize = "T: DeserializeOwned"))]
 pub(super) struct Revision<T> {
-    /// `<entity id>:<zero-padded version>`: inserting it is the atomic claim of that version.
+    /// `<entity id>:<zero-padded version>:<nonce>`: never used twice, so a write or delete by
+    /// `_id` reaches this revision or nothing — also on FerretDB, which reads a filter's match
+    /// and then writes by `_id` alone. The claim of a version is the unique `(entity, version)`.
     #[serde(rename = "_id")]
     pub key: String,
     pub entity: Bson,
     pub version: Version,
-    /// Random and this revision's own: after compaction frees a key, a stale writer's copy
-    /// under the same key has another nonce.
+    /// Random and this revision's own: after compaction frees a version, a stale writer's copy
+    /// of that version has another nonce (and so another `_id`).
     pub nonce: i64,
     /// This revision's nonce and its ancestors', newest first (at most [`LINEAGE`]).
     pub lineage: Vec<i64>,
@@ -38,8 +40,8 @@ pub(super) struct Revision<T> {
     pub written_at: bson::DateTime,
 }
 
-pub(super) fn key(entity: impl fmt::Display, version: Version) -> String {
-    format!("{entity}:{:012}", version.get())
+pub(super) fn key(entity: impl fmt::Display, version: Version, nonce: i64) -> String {
+    format!("{entity}:{:012}:{:016x}", version.get(), nonce)
 }
 
 fn fresh_nonce() -> i64 {
@@ -52,7 +54,7 @@ impl<T: Versioned> Revision<T> {
     pub fn initial(state: T, events: Vec<OutboxEntry>) -> Self {
         let nonce = fresh_nonce();
         Self {
-            key: key(state.id(), state.version()),
+            key: key(state.id(), state.version(), nonce),
             entity: state.id().into(),
             version: state.version(),
             nonce,
@@ -77,7 +79,7 @@ impl<T: Versioned> Revision<T> {
         entries.extend(events);
         let has_events = !entries.is_empty();
         Self {
-            key: key(state.id(), state.version()),
+            key: key(state.id(), state.version(), nonce),
             entity: state.id().into(),
             version: state.version(),
             nonce,
@@ -92,11 +94,11 @@ impl<T: Versioned> Revision<T> {
         }
     }
 
-    /// The key and nonce of the revision this one was made from.
-    pub fn base(&self) -> Option<(String, i64)> {
+    /// The key of the revision this one was made from.
+    pub fn base(&self) -> Option<String> {
         let version = self.version.previous()?;
         let nonce = *self.lineage.get(1)?;
-        Some((key(self.state.id(), version), nonce))
+        Some(key(self.state.id(), version, nonce))
     }
 
     /// True when `self`, the newest revision of its entity, is `revision` or descends from it.

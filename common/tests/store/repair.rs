@@ -83,7 +83,7 @@ async fn a_stale_write_left_behind_is_removed_not_released() {
     }
     // A writer that read v0 long ago stored "its" v1 after v1 was compacted, then stopped.
     let mut ghost = raw(&store, &item, 2).await;
-    ghost.insert("_id", format!("{}:{:012}", item.id, 1));
+    ghost.insert("_id", format!("{}:{:012}:{:016x}", item.id, 1, 42));
     ghost.insert("version", 1_i64);
     ghost.insert("nonce", 42_i64);
     ghost.insert("lineage", vec![42_i64, v0_nonce]);

@@ -33,18 +33,19 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         starting.event_bus(&settings.nats, &stream),
     )?;
     let signal = OutboxSignal::default();
-    let (orders, tickets) = starting
+    let (orders, tickets, reservations) = starting
         .wait_for("the orders stores (indexes)", || async {
             Ok((
                 Orders::open(&db, signal.clone()).await?,
                 TicketReplicas::open(&db).await?,
+                Reservations::open(&db).await?,
             ))
         })
         .await;
     let state = AppState {
         orders: orders.clone(),
         tickets: tickets.clone(),
-        reservations: Reservations::new(&db),
+        reservations,
         sessions: Sessions::new(&settings.session),
         order_expiration: settings.order_expiration,
     };

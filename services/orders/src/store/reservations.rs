@@ -1,6 +1,10 @@
-//! Which order holds which ticket (DESIGN.md §4 "Reservation"). A reservation is a document keyed
-//! by the ticket id: inserting it is the one atomic step that decides, among any number of
+//! Which order holds which ticket (DESIGN.md §4 "Reservation"). A reservation is a document with
+//! a unique ticket id: inserting it is the one atomic step that decides, among any number of
 //! concurrent requests on any number of replicas, the single order that gets the ticket.
+//!
+//! Its `_id` names ticket *and* order, so it is never used twice: FerretDB runs a filtered
+//! `delete_one` as a read and then a delete by `_id` alone, and a release of the order before
+//! must not take the ticket from the next order that holds it.
 
 use std::time::Duration;
 
@@ -11,7 +15,7 @@ use mongodb::{Collection, Database, bson::doc};
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{OrderId, OrderStatus, TicketId},
-    mongo::is_duplicate_key,
+    mongo::{ensure_index, is_duplicate_key},
 };
 
 use super::Orders;
@@ -19,6 +23,7 @@ use super::Orders;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Reservation {
     #[serde(rename = "_id")]
+    key: String,
     ticket_id: TicketId,
     order_id: OrderId,
     #[serde(with = "bson::serde_helpers::chrono_datetime_as_bson_datetime")]
@@ -34,15 +39,23 @@ impl Reservations {
     /// A reservation younger than this may belong to an order still being written.
     pub const ORPHAN_AFTER: Duration = Duration::from_secs(60);
 
-    pub fn new(db: &Database) -> Self {
-        Self {
-            collection: db.collection("reservations"),
-        }
+    /// Opens the collection and its one-holder-per-ticket index.
+    pub async fn open(db: &Database) -> anyhow::Result<Self> {
+        let collection = db.collection("ticket_holds");
+        ensure_index(
+            &collection,
+            doc! { "ticket_id": 1 },
+            "ticket_holds_one_per_ticket",
+            true,
+        )
+        .await?;
+        Ok(Self { collection })
     }
 
     /// Holds `ticket` for `order`; `false` if another order holds it.
     pub async fn hold(&self, ticket: TicketId, order: OrderId) -> anyhow::Result<bool> {
         let reservation = Reservation {
+            key: key(ticket, order),
             ticket_id: ticket,
             order_id: order,
             reserved_at: Utc::now(),
@@ -57,7 +70,7 @@ impl Reservations {
     /// Lets go of `ticket` if `order` holds it; a no-op otherwise.
     pub async fn release(&self, ticket: TicketId, order: OrderId) -> anyhow::Result<()> {
         self.collection
-            .delete_one(doc! { "_id": ticket, "order_id": order })
+            .delete_one(doc! { "_id": key(ticket, order) })
             .await
             .with_context(|| format!("releasing ticket {ticket}"))?;
         Ok(())
@@ -66,7 +79,7 @@ impl Reservations {
     pub async fn holder(&self, ticket: TicketId) -> anyhow::Result<Option<OrderId>> {
         let found = self
             .collection
-            .find_one(doc! { "_id": ticket })
+            .find_one(doc! { "ticket_id": ticket })
             .await
             .with_context(|| format!("checking the reservation of ticket {ticket}"))?;
         Ok(found.map(|reservation| reservation.order_id))
@@ -97,4 +110,8 @@ impl Reservations {
         }
         Ok(released)
     }
+}
+
+fn key(ticket: TicketId, order: OrderId) -> String {
+    format!("{ticket}:{order}")
 }

@@ -24,7 +24,7 @@ async fn counted_state() -> (AppState, testing::CommandLog) {
             .await
             .expect("orders open"),
         tickets: TicketReplicas::open(&db).await.expect("replicas open"),
-        reservations: Reservations::new(&db),
+        reservations: Reservations::open(&db).await.expect("reservations open"),
         sessions: Sessions::new(&testing::session_config(Duration::from_secs(900), false)),
         order_expiration: Duration::from_secs(900),
     };

@@ -148,3 +148,26 @@ async fn metrics_are_served_on_the_service_port_and_unmatched_requests_share_one
     );
     stop.cancel();
 }
+
+/// The Grafana dashboard (`infra/grafana/ticketing-dashboard.json`) is valid JSON and every
+/// figure of the catalogue appears in one of its queries, so a new figure cannot be forgotten.
+#[test]
+fn the_dashboard_shows_every_figure() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../infra/grafana/ticketing-dashboard.json");
+    let text = std::fs::read_to_string(&path).expect("the dashboard is there");
+    let dashboard: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let queries: Vec<&str> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().into_iter().flatten())
+        .filter_map(|target| target["expr"].as_str())
+        .collect();
+    for figure in catalogue::ALL {
+        assert!(
+            queries.iter().any(|query| query.contains(figure)),
+            "no panel of the dashboard queries {figure}"
+        );
+    }
+}

@@ -46,6 +46,24 @@ pub const EXPIRATION_JOBS_PENDING: &str = "ticketing_expiration_jobs_pending";
 /// What became of payments, by `outcome` ([`PaymentOutcome`]).
 pub const PAYMENTS: &str = "ticketing_payments_total";
 
+/// Every figure above (the dashboard, `infra/grafana/ticketing-dashboard.json`, shows each).
+pub const ALL: [&str; 14] = [
+    HTTP_REQUESTS,
+    HTTP_REQUEST_DURATION,
+    EVENTS_PUBLISHED,
+    EVENTS_HANDLED,
+    EVENTS_RETRIED,
+    EVENTS_TERMINATED,
+    OUTBOX_PENDING,
+    OUTBOX_OLDEST_PENDING_AGE,
+    CONSUMER_PENDING,
+    CONSUMER_ACK_PENDING,
+    CONSUMER_REDELIVERED,
+    EXPIRATION_LATENESS,
+    EXPIRATION_JOBS_PENDING,
+    PAYMENTS,
+];
+
 /// Request latency: the API answers in milliseconds; 30 s is the request timeout.
 const LATENCY_BUCKETS: &[f64] = &[
     0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,

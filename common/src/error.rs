@@ -10,11 +10,17 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One thing wrong with a request, said for the client to show as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
+    #[schema(examples("Title is required"))]
     pub message: String,
+    /// The body field (or query parameter) at fault, camelCase as the client sent it; only on
+    /// validation errors.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(examples("title"))]
     pub field: Option<String>,
 }
 
@@ -34,9 +40,12 @@ impl FieldError {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct ErrorBody<'a> {
-    errors: &'a [FieldError],
+/// Every error answer of the API, from every service and from the ingress: one entry per thing
+/// wrong (per broken field, for a validation error), never empty.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorBody {
+    #[schema(min_items = 1)]
+    pub errors: Vec<FieldError>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +122,7 @@ impl IntoResponse for ApiError {
         let mut response = (
             status,
             Json(ErrorBody {
-                errors: &self.errors(),
+                errors: self.errors(),
             }),
         )
             .into_response();
@@ -142,7 +151,7 @@ pub fn status_response(status: StatusCode) -> Response {
     (
         status,
         Json(ErrorBody {
-            errors: &[FieldError::new(message)],
+            errors: vec![FieldError::new(message)],
         }),
     )
         .into_response()

@@ -12,6 +12,7 @@ pub mod events;
 pub mod extract;
 pub mod metrics;
 pub mod mongo;
+pub mod openapi;
 pub mod pagination;
 pub mod poll;
 pub mod protect;

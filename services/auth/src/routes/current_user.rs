@@ -9,21 +9,26 @@ use ticketing_common::{
     session::{COOKIE_NAME, Claims},
 };
 use tower_cookies::Cookies;
+use utoipa::ToSchema;
 
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CurrentUserBody {
+    /// The signed-in user's session, or `null` for nobody.
     current_user: Option<SessionView>,
 }
 
 /// What the API shows of a session (DESIGN.md §2): `{id,email,iat,exp}`, not the token's id.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     id: UserId,
+    #[schema(format = Email)]
     email: String,
+    /// When the session was issued (or last re-issued), in seconds since the Unix epoch.
     iat: i64,
+    /// When it ends, in seconds since the Unix epoch.
     exp: i64,
 }
 
@@ -40,6 +45,18 @@ impl From<Claims> for SessionView {
 
 /// Who is signed in. Past half its life the session is re-issued, so an active user stays in;
 /// a session ended by sign-out is nobody (and is never re-issued).
+#[utoipa::path(
+    get,
+    path = "/api/users/currentuser",
+    operation_id = "currentUser",
+    tag = "users",
+    security((), ("session" = [])),
+    responses(
+        (status = 200, description = "The session's user, or `null` without a valid session.",
+            body = CurrentUserBody,
+            headers(("Set-Cookie" = String, description = "The session cookie: `session=<JWT>; Path=/; HttpOnly; SameSite=Lax; Max-Age=<its lifetime>`, `Secure` unless the deployment serves plain http."))),
+    )
+)]
 pub async fn current_user(
     State(state): State<AppState>,
     cookies: Cookies,

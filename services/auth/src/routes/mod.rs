@@ -1,9 +1,13 @@
-//! `/api/users/*`: the four routes of DESIGN.md §2, one file each.
+//! `/api/users/*`: the four routes of DESIGN.md §2, one file each, and their OpenAPI document
+//! ([`ApiDoc`]).
 
 mod current_user;
+mod doc;
 mod signin;
 mod signout;
 mod signup;
+
+pub use doc::ApiDoc;
 
 use axum::{
     Router,
@@ -14,6 +18,7 @@ use ticketing_common::{
     ApiError, domain::UserId, error::OrUnexpected, protect::BodyLimit, session::Sessions,
 };
 use tower_cookies::Cookies;
+use utoipa::ToSchema;
 
 use crate::{state::AppState, store::User};
 
@@ -36,9 +41,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The public view of a user.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserBody {
     pub id: UserId,
+    /// As stored: trimmed and lower-cased.
+    #[schema(format = Email)]
     pub email: String,
 }
 

@@ -2,10 +2,13 @@ use axum::extract::State;
 use serde::Deserialize;
 use ticketing_common::{
     ApiError,
+    error::ErrorBody,
     error::OrUnexpected,
     extract::{ClientAddress, FromBody, InvalidBody, Json, OnField, Parsed, TextField},
+    openapi::responses::JsonBody,
 };
 use tower_cookies::Cookies;
+use utoipa::ToSchema;
 
 use super::{UserBody, start_session};
 use crate::{
@@ -14,11 +17,20 @@ use crate::{
     throttle::ThrottleError,
 };
 
-/// The sign-in body as sent.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// A user's address and password.
+// Each field is `serde(default)`, not the whole body, so the document shows no default for them:
+// both are required.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct SignInBody {
+    /// An address (trimmed, compared case-insensitively): `Email must be valid`, `Email must not
+    /// contain control characters`, `Email must not contain text-direction control characters`,
+    /// `Email must not contain invisible characters`.
+    #[serde(default)]
+    #[schema(value_type = String, format = Email, required = true, max_length = 254, examples("me@example.com"))]
     email: TextField,
+    /// Not blank: `You must supply a password`.
+    #[serde(default)]
+    #[schema(value_type = String, format = Password, required = true, min_length = 1, examples("password123"))]
     password: TextField,
 }
 
@@ -54,6 +66,27 @@ impl TryFrom<SignInBody> for SignIn {
 
 const INVALID_CREDENTIALS: &str = "Invalid credentials";
 
+/// Signs a user in. Failures are throttled per account and per client address (README.md,
+/// "Sign-in throttling").
+#[utoipa::path(
+    post,
+    path = "/api/users/signin",
+    operation_id = "signIn",
+    tag = "users",
+    request_body = SignInBody,
+    responses(
+        (status = 200, description = "The user, signed in: the `session` cookie is set.",
+            body = UserBody, headers(("Set-Cookie" = String, description = "The session cookie: `session=<JWT>; Path=/; HttpOnly; SameSite=Lax; Max-Age=<its lifetime>`, `Secure` unless the deployment serves plain http."))),
+        (status = 400, description = "One entry per broken field (`email`, `password`), a body \
+            that is not a JSON object, or `Invalid credentials` (the same for an unknown address \
+            and a wrong password).", body = ErrorBody),
+        (status = 429, description = "`Too many attempts; try again in N seconds`: too many \
+            failures for this account or from this address in the current window.",
+            body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the window ends"))),
+        JsonBody,
+    )
+)]
 #[tracing::instrument(name = "signin", skip_all)]
 pub async fn signin(
     State(state): State<AppState>,

@@ -8,6 +8,19 @@ use crate::state::AppState;
 /// Always succeeds for the client: signing out twice, or while signed out, is not an error. The
 /// cookie is cleared, and a valid session is revoked (crate::revoked), so the token it carried is
 /// never honoured by auth again even if a copy of it survives.
+#[utoipa::path(
+    post,
+    path = "/api/users/signout",
+    operation_id = "signOut",
+    tag = "users",
+    security((), ("session" = [])),
+    responses(
+        (status = 200, description = "Signed out (or already): the cookie is cleared.",
+            body = Object,
+            headers(("Set-Cookie" = String, description = "The session cookie removed: `session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`.")),
+            example = json!({})),
+    )
+)]
 pub async fn signout(
     State(state): State<AppState>,
     cookies: Cookies,

@@ -4,25 +4,29 @@ use ticketing_common::{
     domain::{Money, OrderId, OrderStatus, TicketId, UserId, Version},
     events::{CancelledTicket, OrderCancelled, OrderCreated, OrderedTicket},
 };
+use utoipa::ToSchema;
 
 /// An order as the API shows it:
 /// `{id,userId,status,expiresAt,version,ticket:{id,title,price,version}}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub id: OrderId,
+    /// The buyer.
     pub user_id: UserId,
     pub status: OrderStatus,
+    /// When the reservation ends: an order not paid by then is cancelled.
     pub expires_at: DateTime<Utc>,
     pub version: Version,
     pub ticket: OrderTicket,
 }
 
 /// The ticket as it was when ordered.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderTicket {
     pub id: TicketId,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     pub price: Money,
     pub version: Version,

@@ -7,9 +7,12 @@ use serde::{Deserialize, Serialize};
 use ticketing_common::{
     ApiError,
     domain::OrderId,
+    error::ErrorBody,
     extract::{FromBody, InvalidBody, Json, Parsed, RequireUser, TextField},
+    openapi::responses::JsonBody,
     protect::BodyLimit,
 };
+use utoipa::ToSchema;
 
 use super::order_id;
 use crate::{
@@ -28,10 +31,15 @@ pub fn router() -> Router<AppState> {
 /// An order id (24 characters).
 const INTENT_BODY: BodyLimit = BodyLimit::kib(2);
 
-/// The card payment body as sent.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+/// The order to pay for by card.
+// The field is `serde(default)`, not the whole body, so the document shows no default for it: it
+// is required.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct NewIntentBody {
+    /// The order to pay for: `OrderId must be provided` when absent or not an id.
+    #[serde(default)]
+    #[schema(value_type = OrderId, required = true)]
     order_id: TextField,
 }
 
@@ -55,15 +63,49 @@ impl TryFrom<NewIntentBody> for NewIntent {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// The order's PaymentIntent, for Stripe.js's `confirmCardPayment`.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = CardPayment)]
 pub struct Opened {
+    /// Stripe's PaymentIntent id (`pi_…`).
+    #[schema(value_type = String, examples("pi_1N3T00LkdIwHu7ix"))]
     id: PaymentIntentId,
+    /// What Stripe.js confirms the PaymentIntent with (`pi_…_secret_…`).
+    #[schema(value_type = String, examples("pi_1N3T00LkdIwHu7ix_secret_Xyz"))]
     client_secret: ClientSecret,
 }
 
+/// Opens the card payment of one of the signed-in user's orders: its PaymentIntent, the same one
+/// for every call for that order. The payment itself is recorded when Stripe's webhook reports it.
+/// Served only when card payments are on (`STRIPE_WEBHOOK_SECRET`); otherwise a 404.
+#[utoipa::path(
+    post,
+    path = "/api/payments/intents",
+    operation_id = "openCardPayment",
+    tag = "payments",
+    security(("session" = [])),
+    request_body = NewIntentBody,
+    responses(
+        (status = 200, description = "The order's PaymentIntent.", body = Opened),
+        (status = 400, description = "`OrderId must be provided` (field `orderId`), a body \
+            that is not a JSON object, `Cannot pay for a cancelled order` (also past its \
+            expiry), or `Order already paid`.", body = ErrorBody),
+        (status = 401, description = "No valid session, or someone else's order: \
+            `Not authorized`.", body = ErrorBody),
+        (status = 402, description = "Stripe declined the card; its message says why.",
+            body = ErrorBody),
+        (status = 404, description = "No order has that id (yet: payments learns of an order \
+            from its event, a moment after it is placed): `Not Found`.", body = ErrorBody),
+        (status = 409, description = "Stripe is still processing an earlier request for this \
+            order; its message says so.", body = ErrorBody),
+        (status = 502, description = "Stripe failed or could not be reached: `The payment \
+            provider is not available, please try again`.", body = ErrorBody),
+        JsonBody,
+    )
+)]
 #[tracing::instrument(name = "open_card_payment", skip_all, fields(user_id = %user.id))]
-async fn create(
+pub(super) async fn create(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
     Parsed(NewIntent { order_id }): Parsed<NewIntent>,

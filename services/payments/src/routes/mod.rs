@@ -1,5 +1,7 @@
-//! The HTTP API: one module per resource, and one place where errors become API errors.
+//! The HTTP API: one module per resource, one place where errors become API errors, and the
+//! OpenAPI document ([`ApiDoc`]).
 
+mod doc;
 mod errors;
 mod intents;
 mod payments;
@@ -12,6 +14,7 @@ use ticketing_common::{
     extract::{OnField, TextField},
 };
 
+pub use doc::ApiDoc;
 pub use errors::messages;
 pub use webhook::WEBHOOK_BODY;
 

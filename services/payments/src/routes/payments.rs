@@ -5,9 +5,12 @@ use serde::{Deserialize, Serialize};
 use ticketing_common::{
     ApiError,
     domain::{OrderId, PaymentId},
+    error::ErrorBody,
     extract::{FromBody, InvalidBody, Json, OnField, Parsed, RequireUser, TextField},
+    openapi::responses::JsonBody,
     protect::BodyLimit,
 };
+use utoipa::ToSchema;
 
 use super::order_id;
 use crate::{checkout, domain::PaymentToken, state::AppState};
@@ -19,11 +22,20 @@ pub fn router() -> Router<AppState> {
 /// An order id (24 characters) and a Stripe token (a few dozen).
 const PAYMENT_BODY: BodyLimit = BodyLimit::kib(2);
 
-/// The payment body as sent.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+/// The order to pay for and the card's token.
+// Each field is `serde(default)`, not the whole body, so the document shows no default for them:
+// both are required.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct NewPaymentBody {
+    /// The order to pay for: `OrderId must be provided` when absent or not an id.
+    #[serde(default)]
+    #[schema(value_type = OrderId, required = true)]
     order_id: TextField,
+    /// What Stripe.js gave for the card (`tok_…`, or a card, source or payment method id):
+    /// `Token is required`, `Token is invalid` (letters, digits and `_`, at most 200).
+    #[serde(default)]
+    #[schema(value_type = String, required = true, pattern = "^[A-Za-z0-9_]{1,200}$", examples("tok_visa"))]
     token: TextField,
 }
 
@@ -51,13 +63,43 @@ impl TryFrom<NewPaymentBody> for NewPayment {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// The order's payment.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Payment)]
 pub struct Created {
     id: PaymentId,
 }
 
+/// Pays for one of the signed-in user's orders with a Stripe token: the order's price is charged
+/// once (an idempotency key per order), and the order is `complete` a moment later.
+#[utoipa::path(
+    post,
+    path = "/api/payments",
+    operation_id = "pay",
+    tag = "payments",
+    security(("session" = [])),
+    request_body = NewPaymentBody,
+    responses(
+        (status = 201, description = "The payment.", body = Created),
+        (status = 400, description = "One entry per broken field (`orderId`, `token`), a body \
+            that is not a JSON object, `Cannot pay for a cancelled order` (also past its \
+            expiry), `Order already paid`, or Stripe's word on an unusable token.",
+            body = ErrorBody),
+        (status = 401, description = "No valid session, or someone else's order: \
+            `Not authorized`.", body = ErrorBody),
+        (status = 402, description = "Stripe declined the card; its message says why.",
+            body = ErrorBody),
+        (status = 404, description = "No order has that id (yet: payments learns of an order \
+            from its event, a moment after it is placed): `Not Found`.", body = ErrorBody),
+        (status = 409, description = "Stripe is still processing an earlier request for this \
+            order; its message says so.", body = ErrorBody),
+        (status = 502, description = "Stripe failed or could not be reached: `The payment \
+            provider is not available, please try again`.", body = ErrorBody),
+        JsonBody,
+    )
+)]
 #[tracing::instrument(name = "pay", skip_all, fields(user_id = %user.id))]
-async fn create(
+pub(super) async fn create(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
     Parsed(NewPayment { order_id, token }): Parsed<NewPayment>,

@@ -10,9 +10,12 @@ use axum::{
 use serde::Serialize;
 use ticketing_common::{
     ApiError,
+    error::ErrorBody,
     extract::{Json, RawBody},
+    openapi::responses,
     protect::BodyLimit,
 };
+use utoipa::ToSchema;
 
 use crate::{state::AppState, webhook};
 
@@ -30,12 +33,36 @@ pub const WEBHOOK_BODY: BodyLimit = BodyLimit::kib(64);
 const STRIPE_SIGNATURE: HeaderName = HeaderName::from_static("stripe-signature");
 
 /// What Stripe is told on success (it reads only the status).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Acknowledged {
+    #[schema(examples(true))]
     received: bool,
 }
 
-async fn receive(
+/// Stripe's deliveries of events (`payment_intent.succeeded` records the order's payment; other
+/// events are acknowledged and ignored). Authenticated by `Stripe-Signature`, the HMAC-SHA256 of
+/// the exact body under the endpoint's signing secret, within 5 minutes. Served only when card
+/// payments are on (`STRIPE_WEBHOOK_SECRET`); otherwise a 404.
+#[utoipa::path(
+    post,
+    path = "/api/payments/webhook",
+    operation_id = "receiveStripeEvent",
+    tag = "payments",
+    params(("Stripe-Signature" = String, Header,
+        description = "`t=<unix time>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">`, as Stripe signs")),
+    request_body(content = Object, content_type = "application/json",
+        description = "A Stripe event, as Stripe sent it (read as bytes: the signature covers \
+            them exactly)."),
+    responses(
+        (status = 200, description = "Received (recorded once, or ignored).", body = Acknowledged),
+        (status = 400, description = "`Missing Stripe-Signature header`, `Invalid Stripe \
+            signature`, `Stripe signature timestamp is outside the tolerance`, or a signed body \
+            that is not an event: `Unreadable Stripe event`.", body = ErrorBody),
+        (status = 404, description = "Card payments are off: `Not Found`.", body = ErrorBody),
+        responses::RawBody,
+    )
+)]
+pub(super) async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     RawBody(body): RawBody,

@@ -3,19 +3,23 @@ use ticketing_common::{
     domain::{Money, OrderId, TicketId, UserId, Version},
     events::{TicketCreated, TicketUpdated},
 };
+use utoipa::ToSchema;
 
 use super::Title;
 
 /// A ticket for sale, as the API shows it: `{id,title,price,userId,version,orderId?}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Ticket {
     pub id: TicketId,
     pub title: Title,
     pub price: Money,
+    /// The seller.
     pub user_id: UserId,
     pub version: Version,
+    /// The order holding the ticket while it is reserved; absent while it is for sale.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = OrderId, required = false)]
     pub order_id: Option<OrderId>,
 }
 

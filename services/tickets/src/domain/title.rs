@@ -2,6 +2,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use ticketing_common::domain::{TextProblem, check_visible};
+use utoipa::{
+    PartialSchema, ToSchema,
+    openapi::{ObjectBuilder, RefOr, Schema, Type},
+};
 
 /// A ticket's title: trimmed, at most [`Title::MAX_CHARS`] characters, with visible text and
 /// nothing that hides or rearranges what buyers are shown (control or direction characters).
@@ -50,6 +54,23 @@ impl From<Title> for String {
         title.0
     }
 }
+
+impl PartialSchema for Title {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Trimmed, 1 to 200 characters, with visible text and no control or \
+                 text-direction characters.",
+            ))
+            .min_length(Some(1))
+            .max_length(Some(Self::MAX_CHARS))
+            .examples(["Concert"])
+            .into()
+    }
+}
+
+impl ToSchema for Title {}
 
 impl fmt::Display for Title {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,9 +1,12 @@
-//! The HTTP API: one module per resource.
+//! The HTTP API: one module per resource, and its OpenAPI document ([`ApiDoc`]).
 
+mod doc;
 mod errors;
 mod tickets;
 
 use axum::Router;
+
+pub use doc::ApiDoc;
 
 use crate::state::AppState;
 

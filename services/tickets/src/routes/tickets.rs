@@ -11,11 +11,16 @@ use serde_json::Value;
 use ticketing_common::{
     ApiError,
     domain::{Money, MoneyError, TicketId},
-    error::OrUnexpected,
+    error::{ErrorBody, OrUnexpected},
     extract::{FromBody, InvalidBody, Json, OnField, Parsed, RequireUser, TextField},
+    openapi::{
+        PageParams,
+        responses::{JsonBody, NotAuthorized, NotFound},
+    },
     pagination::{Page, PageRequest},
     protect::BodyLimit,
 };
+use utoipa::ToSchema;
 
 use crate::{
     domain::{Ticket, Title},
@@ -37,12 +42,22 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// Title and price, as sent for both create and edit. The price is taken as any JSON value so
-/// that a string or a missing price gets the field's own message rather than a parse error.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
+/// A ticket's title and price, for both creating and editing it.
+// The price is read as any JSON value, so that a string or a missing price gets the field's own
+// message rather than a parse error. Each field is `serde(default)` rather than the whole body,
+// so that the document shows no default value for either: both are required.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct TicketBody {
+    /// Trimmed, 1 to 200 characters of visible text (`Title is required`, `Title must be at most
+    /// 200 characters`, `Title must not contain control characters`, `Title must not contain
+    /// text-direction control characters`, `Title must contain visible text`).
+    #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, examples("Concert"))]
     title: TextField,
+    /// Dollars, with at most two decimals (`Price must be greater than 0`, `Price must have at
+    /// most two decimals`, `Price must be at most 1000000000`).
+    #[serde(default)]
+    #[schema(value_type = f64, required = true, exclusive_minimum = 0, maximum = 1_000_000_000, examples(25.5))]
     price: Value,
 }
 
@@ -85,7 +100,25 @@ fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
 }
 
 /// Tickets for sale, oldest first, a page at a time (`?limit=&cursor=`; the next page in `Link`).
-async fn list(
+#[utoipa::path(
+    get,
+    path = "/api/tickets",
+    operation_id = "listTickets",
+    tag = "tickets",
+    params(PageParams),
+    responses(
+        (status = 200, description = "One page of the tickets not reserved, oldest first: at most \
+            `limit` of them. The next page is named by `Link` and `X-Next-Cursor`, both absent on \
+            the last page.", body = [Ticket],
+            headers(
+                ("Link" = String, description = "`</api/tickets?cursor=…&limit=…>; rel=\"next\"` (RFC 8288)"),
+                ("X-Next-Cursor" = String, description = "The next page's cursor alone"),
+            )),
+        (status = 400, description = "`Limit must be between 1 and 100` (field `limit`), \
+            `Cursor is invalid` (field `cursor`), or a parameter given twice.", body = ErrorBody),
+    )
+)]
+pub(super) async fn list(
     State(state): State<AppState>,
     page: PageRequest<TicketId>,
 ) -> Result<Page<Ticket>, ApiError> {
@@ -97,7 +130,19 @@ async fn list(
     Ok(page.into_page(tickets, |ticket| ticket.id))
 }
 
-async fn show(
+/// One ticket, for sale or reserved.
+#[utoipa::path(
+    get,
+    path = "/api/tickets/{id}",
+    operation_id = "showTicket",
+    tag = "tickets",
+    params(("id" = TicketId, Path, description = "The ticket's id")),
+    responses(
+        (status = 200, description = "The ticket.", body = Ticket),
+        (status = 404, response = NotFound),
+    )
+)]
+pub(super) async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Ticket>, ApiError> {
@@ -110,8 +155,24 @@ async fn show(
     ticket.map(Json).ok_or(ApiError::NotFound)
 }
 
+/// Puts a ticket up for sale, as the signed-in user.
+#[utoipa::path(
+    post,
+    path = "/api/tickets",
+    operation_id = "createTicket",
+    tag = "tickets",
+    security(("session" = [])),
+    request_body = TicketBody,
+    responses(
+        (status = 201, description = "The ticket, at version 0.", body = Ticket),
+        (status = 400, description = "One entry per broken field (`title`, `price`), or a body \
+            that is not a JSON object.", body = ErrorBody),
+        (status = 401, response = NotAuthorized),
+        JsonBody,
+    )
+)]
 #[tracing::instrument(name = "create_ticket", skip_all, fields(user_id = %user.id))]
-async fn create(
+pub(super) async fn create(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
     Parsed(TicketDraft { title, price }): Parsed<TicketDraft>,
@@ -125,8 +186,30 @@ async fn create(
     Ok((StatusCode::CREATED, Json(ticket)))
 }
 
+/// Changes a ticket's title and price, as its seller. Each edit is the ticket's next version;
+/// one that loses a race with another change is re-checked and applied on top of it.
+#[utoipa::path(
+    put,
+    path = "/api/tickets/{id}",
+    operation_id = "editTicket",
+    tag = "tickets",
+    security(("session" = [])),
+    params(("id" = TicketId, Path, description = "The ticket's id")),
+    request_body = TicketBody,
+    responses(
+        (status = 200, description = "The ticket as edited, one version on.", body = Ticket),
+        (status = 400, description = "One entry per broken field (`title`, `price`), a body that \
+            is not a JSON object, or `Cannot edit a reserved ticket`.", body = ErrorBody),
+        (status = 401, description = "No valid session, or not the ticket's seller: \
+            `Not authorized`.", body = ErrorBody),
+        (status = 404, response = NotFound),
+        (status = 409, description = "`The ticket was changed by someone else; please retry`: \
+            ten races in a row were lost.", body = ErrorBody),
+        JsonBody,
+    )
+)]
 #[tracing::instrument(name = "edit_ticket", skip_all, fields(user_id = %user.id))]
-async fn edit(
+pub(super) async fn edit(
     State(state): State<AppState>,
     RequireUser(user): RequireUser,
     Path(id): Path<String>,

@@ -1,0 +1,32 @@
+//! The tickets service's API as OpenAPI 3.1: its routes with their bodies, answers and errors,
+//! generated from the handlers' `#[utoipa::path]` attributes (common::openapi holds what every
+//! service's document shares). The fleet's document merges it with the others.
+
+use ticketing_common::openapi::Conventions;
+use utoipa::OpenApi;
+
+use super::tickets;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Ticketing — tickets",
+        description = "Tickets for sale: list, show, create and edit them."
+    ),
+    paths(tickets::list, tickets::show, tickets::create, tickets::edit),
+    tags((name = "tickets", description = "Tickets for sale")),
+    modifiers(&Conventions)
+)]
+pub struct ApiDoc;
+
+#[cfg(test)]
+mod tests {
+    use ticketing_common::openapi::coverage::assert_documented;
+
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_and_every_operation_routed() {
+        assert_documented(&super::super::router(), &ApiDoc::openapi());
+    }
+}

@@ -24,6 +24,7 @@ use crate::{
     mongo,
     retry::{self, Backoff},
     server::{self, Gate, Probes},
+    telemetry,
 };
 
 /// How long workers get to finish in-flight work after HTTP stopped.
@@ -415,6 +416,8 @@ where
         service.run_until(shutdown).await
     }
     .await;
+    // The spans of the last requests and events leave before the process does.
+    telemetry::shutdown().await;
     match result {
         Ok(()) => {
             tracing::info!(service = name, "stopped");

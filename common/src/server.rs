@@ -42,6 +42,7 @@ use crate::{
     error::{FieldError, status_response},
     metrics,
     protect::{self, BodyLimit},
+    telemetry,
 };
 
 /// How long in-flight requests may take to finish once shutdown starts (k8s grace is 30 s).
@@ -87,7 +88,7 @@ impl Gate {
     /// From now on requests go to `routes` and `/readyz` answers with `probes`. A gate opens once:
     /// a second call changes nothing.
     pub fn open(&self, routes: Router, probes: Probes) {
-        let routes = routes
+        let routes = telemetry::http::name_spans_by_route(routes)
             .fallback(|| async { ApiError::NotFound })
             .method_not_allowed_fallback(|| async {
                 status_response(StatusCode::METHOD_NOT_ALLOWED)
@@ -161,7 +162,9 @@ pub fn gated_app(gate: Gate) -> Router {
         // On the service's own port; the ingress forwards only `/api/...` (crate::metrics).
         .route("/metrics", get(metrics::serve))
         .merge(Router::new().route("/readyz", get(readyz)).with_state(gate))
-        .fallback_service(tower::service_fn(move |request| routes.clone().route(request)))
+        .fallback_service(tower::service_fn(move |request| {
+            routes.clone().route(request)
+        }))
         .method_not_allowed_fallback(|| async { status_response(StatusCode::METHOD_NOT_ALLOWED) })
         // A route's own limit (BodyLimit::layer) is applied after this one and wins.
         .layer(BodyLimit::DEFAULT.layer())
@@ -173,14 +176,10 @@ pub fn gated_app(gate: Gate) -> Router {
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         // Outside the panic handler and the limits, so it counts the status the client gets.
         .layer(middleware::from_fn(metrics::http::record))
-        .layer(TraceLayer::new(not_ready_is_no_failure()).make_span_with(|request: &Request<_>| {
-            let request_id = request
-                .headers()
-                .get("x-request-id")
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or_default();
-            tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
-        }))
+        .layer(
+            TraceLayer::new(not_ready_is_no_failure())
+                .make_span_with(telemetry::http::request_span::<Body>),
+        )
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
 }
 

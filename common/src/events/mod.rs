@@ -46,6 +46,7 @@ mod envelope;
 mod listener;
 pub mod outbox;
 mod publisher;
+mod trace;
 
 pub use bus::{EventBus, Names};
 pub use catalogue::{

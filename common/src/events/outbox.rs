@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{Envelope, Event, EventId, Publisher, Subject, publisher::SentEvent};
-use crate::metrics;
+use crate::{metrics, telemetry::TraceContext};
 
 /// The field of a document that holds its unpublished events.
 pub const OUTBOX_FIELD: &str = "outbox";
@@ -56,15 +56,21 @@ pub struct OutboxEntry {
     pub id: EventId,
     pub subject: String,
     pub payload: String,
+    /// The trace of the request or event that caused it, continued when it is published
+    /// (`events::trace`). Absent with traces off, and in entries written before traces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceContext>,
 }
 
 impl OutboxEntry {
-    /// Only catalogue events can be put in the outbox, each on its own subject.
+    /// Only catalogue events can be put in the outbox, each on its own subject. The entry
+    /// belongs to the trace of the current span (the request or event being handled).
     pub fn new<E: Event>(event: &Envelope<E>) -> anyhow::Result<Self> {
         Ok(Self {
             id: event.id.clone(),
             subject: E::SUBJECT.as_str().to_owned(),
             payload: serde_json::to_string(event).context("serializing an outbox event")?,
+            trace: TraceContext::current(),
         })
     }
 
@@ -256,7 +262,12 @@ impl OutboxRelay {
         let subject = Subject::parse(&entry.subject)
             .with_context(|| format!("outbox holds an unknown subject {:?}", entry.subject))?;
         self.publisher
-            .send_raw(subject, &entry.id, Bytes::from(entry.payload.clone()))
+            .send_raw(
+                subject,
+                &entry.id,
+                Bytes::from(entry.payload.clone()),
+                entry.trace.as_ref(),
+            )
             .await
             .with_context(|| format!("publishing {} {}", entry.subject, entry.id))
     }

@@ -1,8 +1,9 @@
 use async_nats::jetstream::{self, context::PublishAckFuture, message::PublishMessage};
 use bytes::Bytes;
+use tracing::Instrument;
 
-use super::{Envelope, Event, EventId, Names, Subject};
-use crate::metrics;
+use super::{Envelope, Event, EventId, Names, Subject, trace};
+use crate::{metrics, telemetry::TraceContext};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -24,10 +25,12 @@ impl Publisher {
         Self { jetstream, names }
     }
 
-    /// Publishes on `E`'s own subject. Returns `true` if JetStream already had this id.
+    /// Publishes on `E`'s own subject, in the trace of the current span. Returns `true` if
+    /// JetStream already had this id.
     pub async fn publish<E: Event>(&self, event: &Envelope<E>) -> Result<bool, PublishError> {
         let payload = serde_json::to_vec(event)?;
-        self.publish_raw(E::SUBJECT, &event.id, Bytes::from(payload))
+        let cause = TraceContext::current();
+        self.publish_raw(E::SUBJECT, &event.id, Bytes::from(payload), cause.as_ref())
             .await
     }
 
@@ -37,25 +40,36 @@ impl Publisher {
         subject: Subject,
         id: &EventId,
         payload: Bytes,
+        cause: Option<&TraceContext>,
     ) -> Result<bool, PublishError> {
-        self.send_raw(subject, id, payload).await?.confirmed().await
+        self.send_raw(subject, id, payload, cause)
+            .await?
+            .confirmed()
+            .await
     }
 
     /// Sends without waiting for JetStream's ack, so a batch costs one round trip rather than
     /// one per event. Sends on one connection reach the server in the order they were made.
+    /// `cause` is the trace the event continues ([`trace`]).
     pub(crate) async fn send_raw(
         &self,
         subject: Subject,
         id: &EventId,
         payload: Bytes,
+        cause: Option<&TraceContext>,
     ) -> Result<SentEvent, PublishError> {
-        let message = PublishMessage::build()
+        let mut message = PublishMessage::build()
             .payload(payload)
             .message_id(id.as_str());
+        let span = trace::publish_span(subject, id, cause);
+        if let Some(span) = &span {
+            message = trace::with_trace_headers(message, span);
+        }
         let wire_subject = self.names.subject(subject);
         let ack = self
             .jetstream
             .send_publish(wire_subject.clone(), message)
+            .instrument(span.unwrap_or_else(tracing::Span::none))
             .await?;
         Ok(SentEvent {
             subject,

@@ -11,7 +11,7 @@ use tracing::Instrument;
 
 use super::{HandleError, Listener, ListenerOptions, in_flight::Delivery};
 use crate::{
-    events::Event,
+    events::{Event, trace},
     metrics::{self, EventRetry, EventTermination},
     retry::Backoff,
 };
@@ -32,8 +32,12 @@ pub(super) async fn process<L: Listener>(
     let Delivery { message, envelope } = delivery;
     let delivered = message.info().map(|info| info.delivered).unwrap_or(1);
     let series = Series::of(&message);
-    let span = tracing::info_span!(
-        "event", subject = %<L::Event as Event>::SUBJECT, event_id = %envelope.id, delivered
+    // In the trace of whatever published the event, so what the handler causes stays in it.
+    let span = trace::process_span(
+        <L::Event as Event>::SUBJECT,
+        &envelope.id,
+        delivered,
+        message.headers.as_ref(),
     );
     // A panicking handler is a failed attempt like any other: the event is retried, and the
     // listener (and the other events it holds) carry on.

@@ -10,8 +10,10 @@ use ticketing_common::{
     events::{Envelope, EventId, ExpirationComplete, OrderCreated, Publisher},
     metrics,
     retry::{self, Backoff},
+    telemetry::{self, SpanKind, TraceContext},
 };
 use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, field::Empty};
 
 /// First pause (of the fleet's back-off, `ticketing_common::retry`) before publishing again
 /// after JetStream refused or did not answer.
@@ -21,12 +23,16 @@ const PUBLISH_RETRY_MAX: Duration = Duration::from_secs(5);
 /// How early the storage can hand a job over: its clock is in whole seconds.
 const TAKEN_EARLY_AT_MOST: Duration = Duration::from_secs(1);
 
-/// What a job carries (as JSON in Redis): the order to expire and when.
+/// What a job carries (as JSON in Redis): the order to expire and when, and the trace of the
+/// `order.created` that scheduled it, so the expiry (and the `expiration.complete` it
+/// publishes) belongs to the order's trace even minutes later, across restarts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Expiry {
     pub order_id: OrderId,
     pub expires_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceContext>,
 }
 
 impl From<&OrderCreated> for Expiry {
@@ -34,11 +40,20 @@ impl From<&OrderCreated> for Expiry {
         Self {
             order_id: order.id,
             expires_at: order.expires_at,
+            trace: None,
         }
     }
 }
 
 impl Expiry {
+    /// This expiry, in the trace of the current span (the `order.created` being handled).
+    pub fn in_current_trace(self) -> Self {
+        Self {
+            trace: TraceContext::current(),
+            ..self
+        }
+    }
+
     /// `expiration.complete` with an id derived from the order, so however many times this
     /// job runs, JetStream keeps one event per order.
     pub fn event(&self) -> Envelope<ExpirationComplete> {
@@ -153,7 +168,16 @@ pub async fn fire(job: serde_json::Value, firing: Data<Firing>) -> Result<(), Bo
             return Err(AbortError::new(err).into());
         }
     };
-    firing.fire(&expiry).await?;
+    let span = tracing::info_span!(
+        "expiry", order_id = %expiry.order_id, otel.name = Empty, otel.kind = Empty,
+    );
+    telemetry::continue_trace(
+        &span,
+        SpanKind::Internal,
+        "expire order",
+        expiry.trace.as_ref(),
+    );
+    firing.fire(&expiry).instrument(span).await?;
     Ok(())
 }
 
@@ -167,6 +191,7 @@ mod tests {
         let expiry = Expiry {
             order_id,
             expires_at: DateTime::from_timestamp(1_800_000_000, 500_000_000).expect("time"),
+            trace: None,
         };
         let json = serde_json::to_value(&expiry).expect("serializes");
         assert_eq!(
@@ -185,5 +210,24 @@ mod tests {
             "expiration:64b0f7a2c1d3e4f5a6b7c8d9"
         );
         assert_eq!(expiry.event().id, expiry.event().id);
+    }
+
+    #[test]
+    fn a_traced_job_keeps_its_trace_context() {
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let json = serde_json::json!({
+            "orderId": "64b0f7a2c1d3e4f5a6b7c8d9",
+            "expiresAt": "2027-01-15T08:00:00.500Z",
+            "trace": { "traceparent": traceparent },
+        });
+        let expiry: Expiry = serde_json::from_value(json.clone()).expect("parses");
+        assert_eq!(
+            expiry.trace,
+            Some(TraceContext {
+                traceparent: traceparent.to_owned(),
+                tracestate: None,
+            })
+        );
+        assert_eq!(serde_json::to_value(&expiry).expect("serializes"), json);
     }
 }

@@ -15,7 +15,7 @@ impl Listener for OrderCreatedListener {
     type Event = OrderCreated;
 
     async fn handle(&self, event: Envelope<OrderCreated>) -> Result<(), HandleError> {
-        let expiry = Expiry::from(&event.data);
+        let expiry = Expiry::from(&event.data).in_current_trace();
         let order_id = expiry.order_id;
         let expires_at = expiry.expires_at;
         match self.scheduler.schedule(&expiry).await? {

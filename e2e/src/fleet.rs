@@ -48,6 +48,8 @@ pub struct FleetOptions {
     /// NATS servers: 1, or a cluster (3, as the `gke` profile runs) with the stream replicated
     /// on each node.
     pub nats_nodes: usize,
+    /// Where the services export their traces (`OTEL_EXPORTER_OTLP_ENDPOINT`); none by default.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for FleetOptions {
@@ -55,6 +57,7 @@ impl Default for FleetOptions {
         Self {
             order_expiration: Duration::from_secs(900),
             nats_nodes: 1,
+            otlp_endpoint: None,
         }
     }
 }
@@ -256,6 +259,12 @@ impl Fleet {
                 "ORDER_EXPIRATION_SECONDS",
                 self.options.order_expiration.as_secs().max(1).to_string(),
             );
+        if let Some(endpoint) = &self.options.otlp_endpoint {
+            // Batches leave every 100 ms, so a test waits for spans no longer than it must.
+            command
+                .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+                .env("OTEL_BSP_SCHEDULE_DELAY", "100");
+        }
         let process = Process::spawn(name, command, &self.dir.join(format!("logs/{name}.log")))?;
         self.services.insert(service, Running { port, process });
         Ok(())

@@ -6,6 +6,7 @@
 
 mod fleet;
 mod nats;
+pub mod otlp;
 mod process;
 pub mod standalone;
 mod user;

@@ -24,8 +24,33 @@ pub struct Answer {
 impl User {
     /// Signs up a new user with a unique email.
     pub async fn sign_up(fleet: &Fleet, name: &str) -> anyhow::Result<Self> {
+        Self::sign_up_with(fleet, name, reqwest::Client::builder()).await
+    }
+
+    /// [`User::sign_up`], every request of this user sent with the W3C `traceparent` given: a
+    /// client whose whole visit is one span of one trace.
+    pub async fn sign_up_traced(
+        fleet: &Fleet,
+        name: &str,
+        traceparent: &str,
+    ) -> anyhow::Result<Self> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("traceparent", traceparent.parse()?);
+        Self::sign_up_with(
+            fleet,
+            name,
+            reqwest::Client::builder().default_headers(headers),
+        )
+        .await
+    }
+
+    async fn sign_up_with(
+        fleet: &Fleet,
+        name: &str,
+        client: reqwest::ClientBuilder,
+    ) -> anyhow::Result<Self> {
         let user = Self {
-            http: reqwest::Client::builder().cookie_store(true).build()?,
+            http: client.cookie_store(true).build()?,
             base: fleet.url(""),
             email: format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple()),
         };

@@ -133,6 +133,8 @@ async fn a_running_relay_publishes_as_soon_as_it_is_signalled() {
     got.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     sent.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     assert_eq!(got, sent);
+    // The relay marks a batch sent after JetStream's ack, so after the listener saw the events.
+    testing::wait_until_relayed(&tickets).await;
     let still_pending = tickets
         .count_documents(doc! { outbox::OUTBOX_FIELD: { "$ne": [] } })
         .await

@@ -27,6 +27,9 @@ pub struct TraceContext {
 impl TraceContext {
     /// The current span's context; `None` with traces off or outside every span.
     pub fn current() -> Option<Self> {
+        if !is_tracing() {
+            return None;
+        }
         Self::of(&Span::current())
     }
 

@@ -20,7 +20,12 @@ const nextConfig = {
   async rewrites() {
     // Liveness for scripts/client.sh and Kubernetes probes. It lives outside /api on purpose:
     // the ingress sends /api/* to the services.
-    return [{ source: '/healthz', destination: '/api/healthz' }];
+    // The API's readable reference (src/pages/api-docs.tsx) lives beside its document,
+    // /api/docs/openapi.json (a static file, client/public): the ingress sends /api/docs here.
+    return [
+      { source: '/healthz', destination: '/api/healthz' },
+      { source: '/api/docs', destination: '/api-docs' },
+    ];
   },
 };
 

@@ -43,10 +43,10 @@ impl PartialSchema for Money {
         ObjectBuilder::new()
             .schema_type(Type::Number)
             .description(Some(
-                "US dollars, greater than 0, at most 1000000000, with at most two decimals \
-                 (held as integer cents, so 19.99 stays 19.99).",
+                "US dollars, 0.01 to 1000000000, with at most two decimals (held as integer \
+                 cents, so 19.99 stays 19.99).",
             ))
-            .exclusive_minimum(Some(0))
+            .minimum(Some(0.01))
             .maximum(Some(Money::MAX_DOLLARS))
             .examples([25.5])
             .into()

@@ -20,7 +20,7 @@ pub struct CurrentUserBody {
     current_user: Option<SessionView>,
 }
 
-/// What the API shows of a session (DESIGN.md §2): `{id,email,iat,exp}`, not the token's id.
+/// A session as the API shows it: `{id,email,iat,exp}` (not the token's own id).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SessionView {
     id: UserId,
@@ -43,8 +43,10 @@ impl From<Claims> for SessionView {
     }
 }
 
-/// Who is signed in. Past half its life the session is re-issued, so an active user stays in;
-/// a session ended by sign-out is nobody (and is never re-issued).
+/// Who is signed in.
+///
+/// Past half its life the session is re-issued, so an active user stays in; a session ended by
+/// sign-out is nobody (and is never re-issued).
 #[utoipa::path(
     get,
     path = "/api/users/currentuser",

@@ -66,8 +66,9 @@ impl TryFrom<SignInBody> for SignIn {
 
 const INVALID_CREDENTIALS: &str = "Invalid credentials";
 
-/// Signs a user in. Failures are throttled per account and per client address (README.md,
-/// "Sign-in throttling").
+/// Signs a user in.
+///
+/// Failures are throttled per account and per client address (README.md, "Sign-in throttling").
 #[utoipa::path(
     post,
     path = "/api/users/signin",

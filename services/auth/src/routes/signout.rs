@@ -5,9 +5,11 @@ use tower_cookies::Cookies;
 
 use crate::state::AppState;
 
-/// Always succeeds for the client: signing out twice, or while signed out, is not an error. The
-/// cookie is cleared, and a valid session is revoked (crate::revoked), so the token it carried is
-/// never honoured by auth again even if a copy of it survives.
+/// Signs out: clears the session cookie and revokes the session at auth.
+///
+/// Always succeeds: signing out twice, or while signed out, is not an error. The token the session
+/// carried is never honoured by auth again, even if a copy of it survives.
+// The revocation is crate::revoked.
 #[utoipa::path(
     post,
     path = "/api/users/signout",

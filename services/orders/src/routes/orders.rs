@@ -72,8 +72,10 @@ impl TryFrom<NewOrderBody> for NewOrder {
     }
 }
 
-/// The user's orders, oldest first, a page at a time (`?limit=&cursor=`; the next page in `Link`).
-/// The session is checked before the query (401 before 400).
+/// The signed-in user's orders, a page at a time.
+///
+/// Oldest first (`?limit=&cursor=`; the next page in `Link`). The session is checked before the
+/// query (401 before 400).
 #[utoipa::path(
     get,
     path = "/api/orders",
@@ -107,8 +109,10 @@ pub(super) async fn list(
     Ok(page.into_page(orders, |order| order.id))
 }
 
-/// Reserves a ticket for the signed-in user for `ORDER_EXPIRATION_SECONDS` (15 minutes): one
-/// order wins a ticket, however many race for it.
+/// Reserves a ticket for the signed-in user.
+///
+/// For `ORDER_EXPIRATION_SECONDS` (15 minutes): one order wins a ticket, however many race for
+/// it.
 #[utoipa::path(
     post,
     path = "/api/orders",

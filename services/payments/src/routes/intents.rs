@@ -76,9 +76,11 @@ pub struct Opened {
     client_secret: ClientSecret,
 }
 
-/// Opens the card payment of one of the signed-in user's orders: its PaymentIntent, the same one
-/// for every call for that order. The payment itself is recorded when Stripe's webhook reports it.
-/// Served only when card payments are on (`STRIPE_WEBHOOK_SECRET`); otherwise a 404.
+/// Opens the card payment of one of the signed-in user's orders.
+///
+/// Its PaymentIntent, the same one for every call for that order; the payment itself is recorded
+/// when Stripe's webhook reports it. Served only when card payments are on
+/// (`STRIPE_WEBHOOK_SECRET`); otherwise a 404.
 #[utoipa::path(
     post,
     path = "/api/payments/intents",

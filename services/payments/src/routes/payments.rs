@@ -70,8 +70,10 @@ pub struct Created {
     id: PaymentId,
 }
 
-/// Pays for one of the signed-in user's orders with a Stripe token: the order's price is charged
-/// once (an idempotency key per order), and the order is `complete` a moment later.
+/// Pays for one of the signed-in user's orders with a Stripe token.
+///
+/// The order's price is charged once (an idempotency key per order), and the order is `complete`
+/// a moment later.
 #[utoipa::path(
     post,
     path = "/api/payments",

@@ -39,10 +39,12 @@ pub struct Acknowledged {
     received: bool,
 }
 
-/// Stripe's deliveries of events (`payment_intent.succeeded` records the order's payment; other
-/// events are acknowledged and ignored). Authenticated by `Stripe-Signature`, the HMAC-SHA256 of
-/// the exact body under the endpoint's signing secret, within 5 minutes. Served only when card
-/// payments are on (`STRIPE_WEBHOOK_SECRET`); otherwise a 404.
+/// Receives Stripe's events.
+///
+/// `payment_intent.succeeded` records the order's payment; other events are acknowledged and
+/// ignored. Authenticated by `Stripe-Signature`, the HMAC-SHA256 of the exact body under the
+/// endpoint's signing secret, within 5 minutes. Served only when card payments are on
+/// (`STRIPE_WEBHOOK_SECRET`); otherwise a 404.
 #[utoipa::path(
     post,
     path = "/api/payments/webhook",

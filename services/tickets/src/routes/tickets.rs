@@ -57,7 +57,7 @@ pub struct TicketBody {
     /// Dollars, with at most two decimals (`Price must be greater than 0`, `Price must have at
     /// most two decimals`, `Price must be at most 1000000000`).
     #[serde(default)]
-    #[schema(value_type = f64, required = true, exclusive_minimum = 0, maximum = 1_000_000_000, examples(25.5))]
+    #[schema(value_type = f64, required = true, minimum = 0.01, maximum = 1_000_000_000, examples(25.5))]
     price: Value,
 }
 
@@ -99,7 +99,9 @@ fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
     TicketId::parse(raw).map_err(|_| ApiError::NotFound)
 }
 
-/// Tickets for sale, oldest first, a page at a time (`?limit=&cursor=`; the next page in `Link`).
+/// Tickets for sale, a page at a time.
+///
+/// Oldest first (`?limit=&cursor=`; the next page in `Link`).
 #[utoipa::path(
     get,
     path = "/api/tickets",
@@ -186,8 +188,10 @@ pub(super) async fn create(
     Ok((StatusCode::CREATED, Json(ticket)))
 }
 
-/// Changes a ticket's title and price, as its seller. Each edit is the ticket's next version;
-/// one that loses a race with another change is re-checked and applied on top of it.
+/// Changes a ticket's title and price, as its seller.
+///
+/// Each edit is the ticket's next version; one that loses a race with another change is
+/// re-checked and applied on top of it.
 #[utoipa::path(
     put,
     path = "/api/tickets/{id}",

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Schemathesis (issue 16) against the running fleet: property-based requests for every operation
-# of the fleet's OpenAPI document (/api/docs/openapi.json), signed-in ones included, through the
-# ingress. Every check runs (scripts/schemathesis.toml says the few expectations set differently);
-# any server error or answer the document does not describe fails the run.
+# Schemathesis (issue 16): property-based requests for every operation of the fleet's OpenAPI
+# document (client/public/api/docs/openapi.json), signed-in ones included, through an ingress.
+# Every check runs (scripts/schemathesis.toml says the few expectations set differently, and why);
+# a server error or an answer the document does not describe fails the run.
 #
-#   scripts/schemathesis.sh            start the fleet if needed (scripts/fleet.sh up), then run
+#   scripts/schemathesis.sh                                    against a fleet of its own: the
+#       end-to-end test e2e/tests/schemathesis.rs starts one (own databases, bus and nginx) and
+#       runs this script against it; the test command runs that test with the others
+#   INGRESS_URL=http://127.0.0.1:8080 scripts/schemathesis.sh  against a running fleet, such as
+#       scripts/fleet.sh's (what it creates stays in that fleet's databases, and its failed
+#       sign-ins count against that fleet's per-address sign-in throttle for 15 minutes)
 #
 # Environment:
-#   SCHEMATHESIS_MAX_EXAMPLES  cases per operation and phase (default 25: about two minutes on 2 cores)
+#   SCHEMATHESIS_MAX_EXAMPLES  cases per operation and phase (default 25: about a minute on 2 cores)
 #   SCHEMATHESIS_SEED          default 1616, so the test command makes the same cases every time;
 #                              another seed explores others (`$RANDOM`: new ones each run)
-#   INGRESS_URL                a fleet already running elsewhere (default: this machine's, started
-#                              by scripts/fleet.sh up, at http://127.0.0.1:8080)
 #   TICKETING_CACHE_DIR        where Schemathesis is installed from PyPI the first time, into a
 #                              virtualenv (default ~/.cache/ticketing)
-# Reports (JUnit) and Schemathesis' own state go to .run/schemathesis/; each failure is printed with the curl command that
-# reproduces it.
+# Reports (JUnit) and Schemathesis' own state go to .run/schemathesis/; each failure is printed
+# with the curl command that reproduces it; the last line counts the cases ("N passed, N failed").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -26,6 +29,9 @@ VENV=$CACHE/schemathesis-$VERSION
 MAX_EXAMPLES=${SCHEMATHESIS_MAX_EXAMPLES:-25}
 SEED=${SCHEMATHESIS_SEED:-1616}
 REPORTS=${TICKETING_STATE_DIR:-$ROOT/.run}/schemathesis
+# The document as the code describes it (api-docs' test holds the file to the code); the web
+# client serves this file at /api/docs/openapi.json, but a fleet of its own has no web client.
+DOCUMENT=$ROOT/client/public/api/docs/openapi.json
 
 step() { printf '==> %s\n' "$*"; }
 die() { printf 'schemathesis: %s\n' "$*" >&2; exit 1; }
@@ -50,19 +56,20 @@ session_token() {
   printf '%s\n' "$headers" | tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: session=\([^;]*\).*/\1/p' | head -n 1
 }
 
-install
 if [[ -z ${INGRESS_URL:-} ]]; then
-  INGRESS_URL=http://127.0.0.1:8080
-  step "the fleet (scripts/fleet.sh up)"
-  scripts/fleet.sh up >/dev/null
+  step "a fleet of its own: cargo test -p ticketing-e2e --test schemathesis"
+  cargo build --workspace --bins --locked --quiet
+  exec cargo test --locked --quiet -p ticketing-e2e --test schemathesis -- --nocapture
 fi
+INGRESS_URL=${INGRESS_URL%/}
+install
 
 TICKETING_SESSION=$(session_token)
 [[ -n $TICKETING_SESSION ]] || die "sign-up set no session cookie"
 export TICKETING_SESSION
 
 mkdir -p "$REPORTS"
-step "Schemathesis: every operation of $INGRESS_URL/api/docs/openapi.json, $MAX_EXAMPLES cases each, seed $SEED"
+step "Schemathesis: every operation of the OpenAPI document at $INGRESS_URL, $MAX_EXAMPLES cases each, seed $SEED"
 # From the reports' directory, where Schemathesis keeps its state between runs (.schemathesis/:
 # the failures it found, replayed first next time), out of the work tree.
 cd "$REPORTS"
@@ -70,7 +77,7 @@ cd "$REPORTS"
 # "recursion depth mismatch" SystemError inside Hypothesis), and two cores are busy enough.
 status=0
 "$VENV/bin/schemathesis" --config-file "$ROOT/scripts/schemathesis.toml" run \
-  "$INGRESS_URL/api/docs/openapi.json" \
+  "$DOCUMENT" \
   --url "$INGRESS_URL" \
   --max-examples "$MAX_EXAMPLES" \
   --seed "$SEED" \

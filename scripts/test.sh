@@ -29,8 +29,3 @@ cargo test --workspace --locked "$@"
 step "web client: type check, unit tests, browser test through the ingress"
 scripts/fleet.sh up
 scripts/client.sh test
-
-# Last: its fuzzed sign-ins count against the running fleet's sign-in throttle, which the browser
-# tests above must not meet.
-step "Schemathesis: every operation of the OpenAPI document, through the ingress"
-scripts/schemathesis.sh

@@ -250,6 +250,8 @@ impl Fleet {
                 std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
             )
             .env("STRIPE_KEY", "sk_test_e2e")
+            // Card payments on, as scripts/fleet.sh runs them: every route of the API is served.
+            .env("STRIPE_WEBHOOK_SECRET", "whsec_e2e")
             .env(
                 "STRIPE_API_BASE",
                 std::env::var("TEST_STRIPE_API_BASE")

@@ -203,6 +203,11 @@ impl<T: Versioned> VersionedStore<T> {
 
     pub async fn open(db: &Database, name: &str, signal: OutboxSignal) -> anyhow::Result<Self> {
         let revisions = db.collection::<Revision<T>>(name);
+        // Before the claim was unique the same keys had a plain index; a server refuses a second
+        // index on the same keys with other options, so an upgraded database drops the old one.
+        if let Err(err) = revisions.drop_index(format!("{name}_by_entity")).await {
+            tracing::debug!(error = %err, "no legacy {name}_by_entity index to drop");
+        }
         // The claim of a version (unique), and how an entity is read.
         ensure_index(
             &revisions,

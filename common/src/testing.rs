@@ -117,7 +117,7 @@ pub async fn wait_until_handled(
     count: u64,
 ) {
     let what = format!("handle {count} {subject} events");
-    wait_for_consumer(bus, service, subject, &what, |info| {
+    wait_for_consumer(bus, service, subject, &what, |info, _| {
         info.num_pending == 0
             && info.num_ack_pending == 0
             && info.ack_floor.consumer_sequence >= count
@@ -134,25 +134,11 @@ pub async fn wait_until_caught_up(
     service: &str,
     subject: crate::events::Subject,
 ) {
-    let names = bus.names();
-    let durable = names.durable(service, subject);
-    let stream = bus
-        .jetstream()
-        .get_stream(names.stream())
-        .await
-        .expect("the test stream");
-    let caught_up = eventually(Duration::from_secs(20), async || {
-        let last = stream.clone().info().await.ok()?.state.last_sequence;
-        let info = stream.consumer_info(&durable).await.ok()?;
-        let handled = info.num_pending == 0
-            && info.num_ack_pending == 0
-            && info.ack_floor.stream_sequence >= last;
-        handled.then_some(())
+    let what = "handle every event in the stream";
+    wait_for_consumer(bus, service, subject, what, |info, last| {
+        info.num_pending == 0 && info.num_ack_pending == 0 && info.ack_floor.stream_sequence >= last
     })
     .await;
-    if caught_up.is_none() {
-        panic!("{durable} did not handle every event within 20 s");
-    }
 }
 
 /// Waits until no document of `collection` holds unpublished events (held ones included), so
@@ -184,7 +170,7 @@ pub async fn wait_until_delivered(
     deliveries: u64,
 ) {
     let what = format!("make {deliveries} deliveries of {subject}");
-    wait_for_consumer(bus, service, subject, &what, |info| {
+    wait_for_consumer(bus, service, subject, &what, |info, _| {
         info.delivered.consumer_sequence >= deliveries
     })
     .await;
@@ -195,7 +181,7 @@ async fn wait_for_consumer(
     service: &str,
     subject: crate::events::Subject,
     what: &str,
-    done: impl Fn(&async_nats::jetstream::consumer::Info) -> bool,
+    done: impl Fn(&async_nats::jetstream::consumer::Info, u64) -> bool,
 ) {
     let names = bus.names();
     let durable = names.durable(service, subject);
@@ -205,9 +191,10 @@ async fn wait_for_consumer(
         .await
         .expect("the test stream");
     let reached = eventually(Duration::from_secs(20), async || {
-        // No consumer yet: the listener has not started.
+        // The stream's last sequence, then the consumer (none yet: the listener has not started).
+        let last = stream.clone().info().await.ok()?.state.last_sequence;
         let info = stream.consumer_info(&durable).await.ok()?;
-        done(&info).then_some(())
+        done(&info, last).then_some(())
     })
     .await;
     if reached.is_none() {

@@ -23,6 +23,9 @@ cargo build --workspace --bins --locked
 step "Kubernetes manifests, Dockerfiles, workflows: kubeconform, hadolint, actionlint"
 scripts/k8s-checks.sh
 
+step "forget earlier test runs' databases and streams"
+cargo run -q -p ticketing-e2e --bin prune-test-data --locked
+
 step "cargo test"
 cargo test --workspace --locked "$@"
 

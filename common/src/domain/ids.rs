@@ -31,6 +31,11 @@ macro_rules! entity_id {
             pub fn to_hex(&self) -> String {
                 self.0.to_hex()
             }
+
+            /// The id's 12 bytes, e.g. to spread entities by a hash of their id.
+            pub fn bytes(&self) -> [u8; 12] {
+                self.0.bytes()
+            }
         }
 
         impl FromStr for $name {

@@ -32,6 +32,14 @@
 //! it. A final state (one that never changes again, like a paid or cancelled order) is never
 //! compacted, so its version is never reused, and it skips the proof.
 //!
+//! # Why shelves
+//! A list page finds its entities by *equality* on one top-level field, `shelf`, which the entity
+//! names ([`Versioned::shelf`]): FerretDB 1.24 hands only equality on top-level fields to
+//! PostgreSQL (where an index serves it) and decodes, filters and sorts everything else itself —
+//! a page ordered over a whole collection cost it seconds at 10,000 documents. So a page reads
+//! one shelf; an entity that does not show on any list (a reserved ticket) has none, and costs a
+//! page nothing. MongoDB serves the same query from the `(shelf, entity, version)` index.
+//!
 //! Round trips: create 1; update 4 (read, insert, delete base, release events), 3 without
 //! events or for a final state; apply a replica version 3. [`VersionedStore::repair`] finishes
 //! what a writer that stopped halfway left held.
@@ -70,6 +78,12 @@ pub trait Versioned: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin 
     /// version is never compacted, its key never reused, and it is stored without the check.
     fn is_final(&self) -> bool {
         false
+    }
+
+    /// The list this state shows on, if any (see "Why shelves"): a page is read by
+    /// [`VersionedStore::page`] from one shelf. Keep shelves to a few hundred entities each.
+    fn shelf(&self) -> Option<String> {
+        None
     }
 }
 
@@ -218,16 +232,78 @@ impl<T: Versioned> VersionedStore<T> {
         .await?;
         ensure_index(
             &revisions,
+            doc! { "shelf": 1, "entity": 1, "version": -1 },
+            &format!("{name}_shelf"),
+            false,
+        )
+        .await?;
+        ensure_index(
+            &revisions,
             doc! { PENDING_FIELD: 1 },
             &format!("{name}_outbox_pending"),
             false,
         )
         .await?;
-        Ok(Self {
+        let store = Self {
             revisions,
             signal,
             _entity: PhantomData,
-        })
+        };
+        store.shelve_unshelved(db).await?;
+        Ok(store)
+    }
+
+    /// Gives the revisions stored before entities had shelves the shelf their state names (they
+    /// would show on no list until their next change), once per database: a marker in
+    /// `store_migrations` says it is done, so a start does not scan the collection again.
+    async fn shelve_unshelved(&self, db: &Database) -> anyhow::Result<()> {
+        let migrations = db.collection::<Document>("store_migrations");
+        let marker = format!("{}:shelves", self.revisions.name());
+        let done = migrations
+            .find_one(doc! { "_id": &marker })
+            .await
+            .context("reading the store's migrations")?;
+        if done.is_some() {
+            return Ok(());
+        }
+        let unshelved: Vec<Revision<T>> = self
+            .revisions
+            .find(doc! { "shelf": { "$exists": false } })
+            .await
+            .context("finding revisions without a shelf")?
+            .try_collect()
+            .await
+            .context("reading revisions without a shelf")?;
+        let mut shelved = 0_usize;
+        for revision in unshelved {
+            let Some(shelf) = revision.state.shelf() else {
+                continue;
+            };
+            // Racing a writer's release of this revision on FerretDB (which writes whole
+            // documents) can undo the release — repair redoes it — or lose the shelf until the
+            // entity's next change; only at the first start after the upgrade.
+            self.revisions
+                .update_one(
+                    doc! { "_id": &revision.key },
+                    doc! { "$set": { "shelf": shelf } },
+                )
+                .await
+                .with_context(|| format!("shelving {}", revision.key))?;
+            shelved += 1;
+        }
+        match migrations.insert_one(doc! { "_id": &marker }).await {
+            Ok(_) => {}
+            Err(err) if is_duplicate_key(&err) => {}
+            Err(err) => return Err(anyhow::Error::new(err).context("recording the migration")),
+        }
+        if shelved > 0 {
+            tracing::info!(
+                collection = self.revisions.name(),
+                shelved,
+                "shelved revisions stored before shelves"
+            );
+        }
+        Ok(())
     }
 
     /// The raw documents, as the outbox relay (and tests, and the operator) read them.
@@ -258,8 +334,8 @@ impl<T: Versioned> VersionedStore<T> {
         Ok(self.current(id).await?.map(Current::into_settled_state))
     }
 
-    /// Up to `limit` entities whose state matches `filter` (written on the revision document, so
-    /// on `state.<field>`), in id order, after the entity `after`: one round trip.
+    /// Up to `limit` entities on `shelf` ([`Versioned::shelf`]), in id order, after the entity
+    /// `after`: one round trip.
     ///
     /// An entity shows as of its last finished change, like [`Self::latest`]: while a change is
     /// in flight both revisions may match, and the base wins over a held successor. A successor
@@ -268,10 +344,11 @@ impl<T: Versioned> VersionedStore<T> {
     /// entity, and on FerretDB (no index for `$in`) a scan of the whole collection.
     pub async fn page(
         &self,
-        mut filter: Document,
+        shelf: &str,
         after: Option<T::Id>,
         limit: u32,
     ) -> anyhow::Result<Vec<T>> {
+        let mut filter = doc! { "shelf": shelf };
         if let Some(after) = after {
             filter.insert("entity", doc! { "$gt": after.into() });
         }
@@ -452,10 +529,10 @@ impl<T: Versioned> VersionedStore<T> {
         state: T,
         events: Vec<OutboxEntry>,
     ) -> anyhow::Result<Saved> {
-        if current.base.is_some() {
+        if let Some(base) = &current.base {
             // Its writer has not deleted it yet (or stopped): do it for them, so that our own
             // revision's base is only deleted once the base before it is gone.
-            self.delete_base_of(&current.revision).await?;
+            self.delete(&base.key).await?;
         }
         let is_final = state.is_final();
         let next = current.revision.successor(state, events, is_final);
@@ -499,11 +576,29 @@ impl<T: Versioned> VersionedStore<T> {
         let Some(base) = revision.base() else {
             return Ok(false);
         };
+        if self.delete(&base).await? {
+            return Ok(true);
+        }
+        // Rarely reached (someone helped, or a stale write): the base may have been written by a
+        // release whose revision ids had no nonce. Its nonce must match, as it did then.
+        let Some((legacy, nonce)) = revision.legacy_base() else {
+            return Ok(false);
+        };
         let deleted = self
             .revisions
-            .delete_one(doc! { "_id": &base })
+            .delete_one(doc! { "_id": &legacy, "nonce": nonce })
             .await
-            .with_context(|| format!("compacting {base}"))?;
+            .with_context(|| format!("compacting {legacy}"))?;
+        Ok(deleted.deleted_count == 1)
+    }
+
+    /// Deletes the revision stored under `key`; `false` if it was gone already.
+    async fn delete(&self, key: &str) -> anyhow::Result<bool> {
+        let deleted = self
+            .revisions
+            .delete_one(doc! { "_id": key })
+            .await
+            .with_context(|| format!("compacting {key}"))?;
         Ok(deleted.deleted_count == 1)
     }
 
@@ -554,8 +649,8 @@ fn newest<T: Versioned>(mut revisions: Vec<Revision<T>>) -> Option<Current<T>> {
         .max_by_key(|(_, revision)| revision.version)
         .map(|(at, _)| at)?;
     let revision = revisions.swap_remove(newest_at);
-    let base = revision
-        .base()
-        .and_then(|key| revisions.into_iter().find(|other| other.key == key));
+    let base = revisions
+        .into_iter()
+        .find(|other| other.is_base_of(&revision));
     Some(Current { revision, base })
 }

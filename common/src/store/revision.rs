@@ -33,6 +33,9 @@ pub(super) struct Revision<T> {
     pub lineage: Vec<i64>,
     /// The entity's state; filters on it read `state.<field>`.
     pub state: T,
+    /// The list the state shows on ([`Versioned::shelf`]), for a page to find it by equality.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shelf: Option<String>,
     #[serde(flatten)]
     pub outbox: Outbox,
     /// Stored but not yet proven to be the live next version: its events wait for that proof.
@@ -42,6 +45,12 @@ pub(super) struct Revision<T> {
 
 pub(super) fn key(entity: impl fmt::Display, version: Version, nonce: i64) -> String {
     format!("{entity}:{:012}:{:016x}", version.get(), nonce)
+}
+
+/// The `_id` releases before revision ids carried their nonce gave a revision. Such revisions
+/// are still read and compacted (by `_id` and nonce: no new revision takes that form any more).
+fn legacy_key(entity: impl fmt::Display, version: Version) -> String {
+    format!("{entity}:{:012}", version.get())
 }
 
 fn fresh_nonce() -> i64 {
@@ -59,6 +68,7 @@ impl<T: Versioned> Revision<T> {
             version: state.version(),
             nonce,
             lineage: vec![nonce],
+            shelf: state.shelf(),
             state,
             outbox: Outbox::new(events),
             held: false,
@@ -84,6 +94,7 @@ impl<T: Versioned> Revision<T> {
             version: state.version(),
             nonce,
             lineage,
+            shelf: state.shelf(),
             state,
             outbox: Outbox {
                 outbox: entries,
@@ -99,6 +110,20 @@ impl<T: Versioned> Revision<T> {
         let version = self.version.previous()?;
         let nonce = *self.lineage.get(1)?;
         Some(key(self.state.id(), version, nonce))
+    }
+
+    /// The legacy `_id` and the nonce of the revision this one was made from, for a base written
+    /// by a release before revision ids carried their nonce.
+    pub fn legacy_base(&self) -> Option<(String, i64)> {
+        let version = self.version.previous()?;
+        let nonce = *self.lineage.get(1)?;
+        Some((legacy_key(self.state.id(), version), nonce))
+    }
+
+    /// True when `self` is the revision `successor` was made from (whatever the form of its `_id`).
+    pub fn is_base_of(&self, successor: &Self) -> bool {
+        successor.version.previous() == Some(self.version)
+            && successor.lineage.get(1) == Some(&self.nonce)
     }
 
     /// True when `self`, the newest revision of its entity, is `revision` or descends from it.

@@ -27,7 +27,14 @@ impl Versioned for Item {
     fn version(&self) -> Version {
         self.version
     }
+
+    fn shelf(&self) -> Option<String> {
+        Some(SHELF.into())
+    }
 }
+
+/// The one list every item shows on.
+pub const SHELF: &str = "items";
 
 impl Item {
     pub fn new(title: &str) -> Self {

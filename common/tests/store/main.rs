@@ -6,3 +6,4 @@ mod budgets;
 mod compaction;
 mod helpers;
 mod repair;
+mod upgrade;

@@ -11,7 +11,9 @@ use mongodb::{
     bson::{DateTime, Document, doc, oid::ObjectId},
 };
 use serde_json::json;
+use ticketing_common::domain::TicketId;
 use ticketing_e2e::Fleet;
+use tickets::store::for_sale;
 
 use crate::measure::{IN_FLIGHT, Load, Measured, measure};
 
@@ -94,13 +96,15 @@ impl RawDatabase {
         Ok(measured)
     }
 
-    /// The query behind the first page of GET /api/tickets, as the tickets store sends it:
-    /// tickets for sale, in id order, newest revision first, 50 and a little slack.
+    /// The query behind the first page of GET /api/tickets, as the tickets store sends it: the
+    /// first shelf of tickets for sale, in id order, newest revision first, 50 and a little
+    /// slack (a page reads further shelves only when this one holds too few).
     pub async fn page(&self, load: Load) -> anyhow::Result<Measured> {
         let tickets = &self.tickets;
+        let first_shelf = &for_sale::nth_shelf(0);
         let (measured, _) = measure("raw page query", load, |_| async move {
             let page: Vec<Document> = tickets
-                .find(doc! { "state.order_id": { "$exists": false } })
+                .find(doc! { "shelf": first_shelf })
                 .sort(doc! { "entity": 1, "version": -1 })
                 .limit(54)
                 .await
@@ -121,9 +125,10 @@ impl RawDatabase {
 /// (key `<entity>:<version>`, nonce and lineage, markers, time). Returns its `_id` too.
 fn ticket_document(i: usize) -> (String, Document) {
     let (entity, owner) = (ObjectId::new(), ObjectId::new());
-    let key = format!("{entity}:{:012}", 0);
     let title = format!("raw ticket {i}");
     let nonce = i64::from_ne_bytes(uuid::Uuid::new_v4().as_u64_pair().0.to_ne_bytes());
+    let key = format!("{entity}:{:012}:{nonce:016x}", 0);
+    let shelf = for_sale::shelf_name(TicketId::parse(&entity.to_hex()).expect("an ObjectId"));
     let payload = json!({
         "id": uuid::Uuid::new_v4().to_string(),
         "occurredAt": "2026-11-28T00:00:00.000Z",
@@ -142,6 +147,7 @@ fn ticket_document(i: usize) -> (String, Document) {
             "_id": entity, "title": &title, "price": 2_500_i64, "user_id": owner,
             "version": 0_i64,
         },
+        "shelf": shelf,
         "outbox": [{
             "id": uuid::Uuid::new_v4().to_string(),
             "subject": "ticket.created",

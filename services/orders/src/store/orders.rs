@@ -48,6 +48,15 @@ impl Versioned for OrderDocument {
     fn is_final(&self) -> bool {
         self.status != OrderStatus::Created
     }
+
+    /// Every order shows on its user's list.
+    fn shelf(&self) -> Option<String> {
+        Some(user_shelf(self.user_id))
+    }
+}
+
+fn user_shelf(user: UserId) -> String {
+    format!("user:{user}")
 }
 
 /// An order as read from the store, to move it on without reading it again.
@@ -161,8 +170,7 @@ impl Orders {
         after: Option<OrderId>,
         limit: u32,
     ) -> anyhow::Result<Vec<Order>> {
-        let theirs = doc! { "state.user_id": user };
-        let page = self.store.page(theirs, after, limit).await?;
+        let page = self.store.page(&user_shelf(user), after, limit).await?;
         Ok(page.into_iter().map(Order::from).collect())
     }
 

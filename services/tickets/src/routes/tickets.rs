@@ -109,8 +109,8 @@ fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
     tag = "tickets",
     params(PageParams),
     responses(
-        (status = 200, description = "One page of the tickets not reserved, oldest first: at most \
-            `limit` of them. The next page is named by `Link` and `X-Next-Cursor`, both absent on \
+        (status = 200, description = "One page of the tickets not reserved, in a stable order \
+            (grouped by a hash of the id, each group oldest first): at most `limit` of them. The next page is named by `Link` and `X-Next-Cursor`, both absent on \
             the last page.", body = [Ticket],
             headers(
                 ("Link" = String, description = "`</api/tickets?cursor=…&limit=…>; rel=\"next\"` (RFC 8288)"),

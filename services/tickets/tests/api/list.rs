@@ -4,9 +4,10 @@
 use reqwest::Response;
 use serde_json::{Value, json};
 use ticketing_common::{
-    domain::{OrderId, UserId},
+    domain::{OrderId, TicketId, UserId},
     pagination::Cursor,
 };
+use tickets::store::for_sale;
 
 use crate::helpers::{TestApp, errors_of, spawn_app};
 
@@ -59,6 +60,15 @@ async fn page(app: &TestApp, path_and_query: &str) -> Listed {
     Listed { items, next }
 }
 
+/// `tickets` in the list's order: shelf by shelf, each oldest first (`tickets::store::for_sale`).
+fn in_list_order(mut tickets: Vec<Value>) -> Vec<Value> {
+    tickets.sort_by_key(|ticket| {
+        let id = TicketId::parse(ticket["id"].as_str().expect("id")).expect("a ticket id");
+        (for_sale::shelf_name(id), id)
+    });
+    tickets
+}
+
 /// Follows `Link` from `first` until the last page, returning every item in order.
 async fn every_page(app: &TestApp, first: &str, page_size: usize) -> Vec<Value> {
     let (mut items, mut next, mut pages) = (Vec::new(), Some(first.to_owned()), 0);
@@ -92,6 +102,8 @@ async fn the_default_page_holds_50_tickets_and_links_to_the_rest() {
         created.push(app.ticket_of(owner, &format!("Show {n}"), 10.0).await);
     }
 
+    let created = in_list_order(created);
+
     let first = page(&app, "/api/tickets").await;
     assert_eq!(first.items, created[..50]);
     let next = first.next.expect("a second page");
@@ -121,6 +133,7 @@ async fn limit_1_pages_through_every_ticket_for_sale_once_in_order() {
         }
     }
 
+    let for_sale = in_list_order(for_sale);
     assert_eq!(every_page(&app, "/api/tickets?limit=1", 1).await, for_sale);
     assert_eq!(every_page(&app, "/api/tickets?limit=2", 2).await, for_sale);
 }
@@ -129,10 +142,10 @@ async fn limit_1_pages_through_every_ticket_for_sale_once_in_order() {
 async fn a_page_that_holds_everything_has_no_next_link() {
     let app = spawn_app().await;
     let owner = UserId::new();
-    let tickets = vec![
+    let tickets = in_list_order(vec![
         app.ticket_of(owner, "One", 1.0).await,
         app.ticket_of(owner, "Two", 2.0).await,
-    ];
+    ]);
 
     let exact = page(&app, "/api/tickets?limit=2").await;
     assert_eq!(exact.items, tickets);

@@ -16,6 +16,8 @@ use ticketing_common::{
 
 use crate::domain::{Ticket, Title};
 
+pub mod for_sale;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct TicketDocument {
     #[serde(rename = "_id")]
@@ -38,6 +40,13 @@ impl Versioned for TicketDocument {
 
     fn version(&self) -> Version {
         self.version
+    }
+
+    /// A ticket shows on the list for sale unless an order holds it.
+    fn shelf(&self) -> Option<String> {
+        self.order_id
+            .is_none()
+            .then(|| for_sale::shelf_name(self.id))
     }
 }
 
@@ -172,14 +181,17 @@ impl Tickets {
         Ok(self.store.latest(id).await?.map(Ticket::from))
     }
 
-    /// Up to `limit` tickets not reserved by an order, oldest first, after the ticket `after`.
+    /// Up to `limit` tickets not reserved by an order, after the ticket `after`, in the list's
+    /// order (shelf by shelf, see [`for_sale`]).
     pub async fn list_for_sale(
         &self,
         after: Option<TicketId>,
         limit: u32,
     ) -> anyhow::Result<Vec<Ticket>> {
-        let for_sale = doc! { "state.order_id": { "$exists": false } };
-        let page = self.store.page(for_sale, after, limit).await?;
+        let page = for_sale::walk(after, limit, |shelf, after, limit| async move {
+            self.store.page(&shelf, after, limit).await
+        })
+        .await?;
         Ok(page.into_iter().map(Ticket::from).collect())
     }
 

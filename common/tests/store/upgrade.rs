@@ -1,0 +1,123 @@
+//! What an upgraded database holds: revisions written by the release before revision ids carried
+//! their nonce (`<entity>:<version>`) are still compacted, so it converges to one document per
+//! entity; revisions stored before entities had shelves get theirs when the store opens.
+
+use mongodb::bson::{Document, doc};
+use ticketing_common::{
+    events::OutboxSignal,
+    store::{UpdateFailure, VersionedStore},
+};
+
+use crate::helpers::{Item, SHELF, counted_store, documents_of};
+
+/// Stores `revision` again under the `_id` the release before gave it.
+async fn as_legacy(store: &VersionedStore<Item>, mut revision: Document) {
+    let revisions = store.collection();
+    let key = revision.get_str("_id").expect("a string _id").to_owned();
+    revisions
+        .delete_one(doc! { "_id": &key })
+        .await
+        .expect("delete the current form");
+    let legacy = key.rsplit_once(':').expect("<entity>:<version>:<nonce>").0;
+    revision.insert("_id", legacy);
+    revisions
+        .insert_one(revision)
+        .await
+        .expect("store the legacy form");
+}
+
+async fn raw(store: &VersionedStore<Item>, item: &Item, version: i64) -> Document {
+    store
+        .collection()
+        .find_one(doc! { "entity": item.id, "version": version })
+        .await
+        .expect("query")
+        .expect("revision stored")
+}
+
+async fn update(store: &VersionedStore<Item>, item: &Item, title: &'static str) {
+    store
+        .update(item.id, |current| {
+            Ok::<_, UpdateFailure>(current.next(title))
+        })
+        .await
+        .expect("update");
+}
+
+#[tokio::test]
+async fn a_legacy_revision_is_compacted_by_the_next_change() {
+    let (store, _log, _db) = counted_store().await;
+    let item = Item::new("v0");
+    store.create(item.clone(), vec![]).await.expect("create");
+    as_legacy(&store, raw(&store, &item, 0).await).await;
+
+    update(&store, &item, "v1").await;
+
+    assert_eq!(
+        documents_of(&store, item.id).await,
+        1,
+        "the legacy v0 is gone"
+    );
+    let latest = store.latest(item.id).await.expect("read").expect("stored");
+    assert_eq!((latest.version.get(), latest.title.as_str()), (1, "v1"));
+}
+
+#[tokio::test]
+async fn a_change_left_in_flight_by_the_legacy_release_is_compacted_too() {
+    let (store, _log, _db) = counted_store().await;
+    let item = Item::new("v0");
+    store.create(item.clone(), vec![]).await.expect("create");
+    let v0 = raw(&store, &item, 0).await;
+    update(&store, &item, "v1").await;
+    // The legacy release stopped between storing v1 and deleting v0: both remain, legacy ids.
+    as_legacy(&store, raw(&store, &item, 1).await).await;
+    store
+        .collection()
+        .insert_one(&v0)
+        .await
+        .expect("restore v0");
+    as_legacy(&store, v0).await;
+    assert_eq!(documents_of(&store, item.id).await, 2);
+
+    let page = store.page(SHELF, None, 10).await.expect("page");
+    assert_eq!(page.len(), 1, "one entity listed once");
+
+    update(&store, &item, "v2").await;
+
+    assert_eq!(documents_of(&store, item.id).await, 1, "v0 and v1 are gone");
+    let latest = store.latest(item.id).await.expect("read").expect("stored");
+    assert_eq!((latest.version.get(), latest.title.as_str()), (2, "v2"));
+}
+
+#[tokio::test]
+async fn revisions_stored_before_shelves_get_theirs_when_the_store_opens_once() {
+    let (store, _log, db) = counted_store().await;
+    let item = Item::new("v0");
+    store.create(item.clone(), vec![]).await.expect("create");
+    store
+        .collection()
+        .update_one(
+            doc! { "entity": item.id },
+            doc! { "$unset": { "shelf": "" } },
+        )
+        .await
+        .expect("store it as the release before did");
+    db.collection::<Document>("store_migrations")
+        .delete_many(doc! {})
+        .await
+        .expect("forget the migration");
+    assert!(store.page(SHELF, None, 10).await.expect("page").is_empty());
+
+    let reopened = VersionedStore::<Item>::open(&db, "items", OutboxSignal::default())
+        .await
+        .expect("store opens");
+
+    let page = reopened.page(SHELF, None, 10).await.expect("page");
+    assert_eq!(page, vec![item.clone()], "shelved when the store opened");
+    let marker = db
+        .collection::<Document>("store_migrations")
+        .find_one(doc! { "_id": "items:shelves" })
+        .await
+        .expect("query");
+    assert!(marker.is_some(), "the next start does not look again");
+}

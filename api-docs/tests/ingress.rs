@@ -1,6 +1,8 @@
-//! The local ingress states what each API path allows, for the one 405 nginx answers itself
-//! (TRACE, refused before any route): its table must be the fleet document's, path for path and
-//! method for method, or that 405 would name methods a path does not have.
+//! The ingresses state what each API path allows, for the one 405 nginx answers itself (TRACE,
+//! refused before any route): the local one (infra/local/nginx.conf.template) and the Kubernetes
+//! one (api-errors, infra/k8s/services/api-errors.yaml, which ingress-nginx asks for that 405).
+//! Each table must be the fleet document's, path for path and method for method, or that 405
+//! would name methods a path does not have.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,14 +12,35 @@ use ticketing_api_docs::fleet;
 type AllowTable = BTreeMap<String, BTreeSet<String>>;
 
 const TEMPLATE: &str = include_str!("../../infra/local/nginx.conf.template");
-const MAP_HEAD: &str = "map \"$status $request_uri\" $api_allowed_methods {";
+const API_ERRORS: &str = include_str!("../../infra/k8s/services/api-errors.yaml");
 
-/// The entries of the nginx map, each `"~^405 <path>(\?|$)" "<METHOD,…>";` where a parameter is
-/// `[^/?]+`. Any other shape fails: the table stays simple enough to read back.
-fn nginx_table() -> AllowTable {
-    let (_, rest) = TEMPLATE
-        .split_once(MAP_HEAD)
-        .expect("nginx.conf.template has the $api_allowed_methods map");
+/// The local map keys on the request's own URI; api-errors on the one ingress-nginx sends it.
+const LOCAL_MAP_HEAD: &str = "map \"$status $request_uri\" $api_allowed_methods {";
+const API_ERRORS_MAP_HEAD: &str = "map \"$status $http_x_original_uri\" $api_allowed_methods {";
+
+/// The text of the file `key` of a ConfigMap's `data` (a `key: |` block scalar), unindented.
+fn config_map_file(yaml: &str, key: &str) -> String {
+    let head = format!("{key}: |");
+    let lines = yaml.lines().skip_while(|line| line.trim() != head).skip(1);
+    let first = lines
+        .clone()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or_else(|| panic!("the ConfigMap has {key}"));
+    let indent = &first[..first.len() - first.trim_start().len()];
+    lines
+        .take_while(|line| line.trim().is_empty() || line.starts_with(indent))
+        .map(|line| line.strip_prefix(indent).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The entries of the nginx map that opens with `map_head` in `config`, each
+/// `"~^405 <path>(\?|$)" "<METHOD,…>";` where a parameter is `[^/?]+`. Any other shape fails:
+/// the table stays simple enough to read back.
+fn nginx_table(config: &str, map_head: &str) -> AllowTable {
+    let (_, rest) = config
+        .split_once(map_head)
+        .unwrap_or_else(|| panic!("the config has {map_head}"));
     let (block, _) = rest.split_once('}').expect("the map is closed");
     let mut table = AllowTable::new();
     for line in block.lines().map(str::trim) {
@@ -74,5 +97,15 @@ fn document_table() -> AllowTable {
 
 #[test]
 fn the_ingress_allows_what_the_document_describes() {
-    assert_eq!(nginx_table(), document_table());
+    assert_eq!(nginx_table(TEMPLATE, LOCAL_MAP_HEAD), document_table());
+}
+
+#[test]
+fn the_kubernetes_ingress_allows_what_the_document_describes() {
+    let config = config_map_file(API_ERRORS, "default.conf");
+    assert!(
+        config.contains("add_header Allow $api_allowed_methods always;"),
+        "api-errors' answers carry the table's Allow"
+    );
+    assert_eq!(nginx_table(&config, API_ERRORS_MAP_HEAD), document_table());
 }

@@ -1,14 +1,23 @@
 //! Hostile and careless clients through the local ingress (issue 15): every answer under `/api/`
 //! is the API's error shape with a message in the request's terms, including the errors nginx
 //! gives itself; nothing internal leaks; no client mistake is a 5xx; sign-in cannot be
-//! brute-forced; a signed-out session is nobody to auth.
+//! brute-forced; a signed-out session is nobody to auth. The Kubernetes ingress's error answers
+//! (api-errors) run in a real nginx too, asked the way ingress-nginx asks.
 
-use std::{collections::BTreeMap, path::Path};
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
 
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::{Value, json};
-use ticketing_common::protect;
-use ticketing_e2e::{Fleet, FleetOptions, Service, User};
+use ticketing_common::{poll, protect};
+use ticketing_e2e::{
+    Fleet, FleetOptions, Service, User,
+    standalone::{free_port, scratch_dir},
+};
 
 /// What no error message may say: Rust type names, serde's wording, nginx's page.
 const LEAKS: [&str; 9] = [
@@ -49,6 +58,12 @@ async fn assert_error(what: &str, response: Response, status: u16, message: &str
     for leak in LEAKS {
         assert!(!text.contains(leak), "{what}: {leak:?} leaked in {text}");
     }
+}
+
+/// The `Allow` header of `response`, if it has one.
+fn allow_header(response: &Response) -> Option<String> {
+    let value = response.headers().get("allow")?;
+    Some(value.to_str().expect("an ASCII Allow").to_owned())
 }
 
 async fn send_raw(
@@ -241,6 +256,30 @@ async fn every_answer_under_api_is_the_error_shape_and_no_mistake_is_a_5xx() -> 
     }
     let response = http().get(fleet.url("/api/tickets/%00")).send().await?;
     assert_error("%00", response, 400, "The request is malformed").await;
+    // TRACE, which nginx refuses before any route: its 405 names what the path allows (the same
+    // table as api-errors', checked in a real nginx below).
+    for (path, allow) in [
+        (format!("{ticket_path}?x=1"), Some("GET,HEAD,PUT")),
+        ("/api/users/signup".to_owned(), Some("POST")),
+        ("/elsewhere".to_owned(), None),
+    ] {
+        let response = http()
+            .request(Method::TRACE, fleet.url(&path))
+            .send()
+            .await?;
+        assert_eq!(
+            allow_header(&response).as_deref(),
+            allow,
+            "TRACE {path}: Allow"
+        );
+        assert_error(
+            &format!("TRACE {path}"),
+            response,
+            405,
+            "Method Not Allowed",
+        )
+        .await;
+    }
 
     // Security headers, and no nginx version.
     let response = http().get(fleet.url("/api/tickets")).send().await?;
@@ -386,4 +425,136 @@ fn the_local_and_kubernetes_ingresses_say_the_same_as_the_services() {
             "JSON-safe: {message}"
         );
     }
+}
+
+/// The text of the file `key` of a ConfigMap's `data` (a `key: |` block scalar), unindented.
+fn config_map_file(yaml: &str, key: &str) -> String {
+    let head = format!("{key}: |");
+    let lines = yaml.lines().skip_while(|line| line.trim() != head).skip(1);
+    let first = lines
+        .clone()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or_else(|| panic!("the ConfigMap has {key}"));
+    let indent = &first[..first.len() - first.trim_start().len()];
+    lines
+        .take_while(|line| line.trim().is_empty() || line.starts_with(indent))
+        .map(|line| line.strip_prefix(indent).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One nginx process (`master_process off`: no workers to orphan), killed and reaped when dropped.
+struct LoneNginx(Child);
+
+impl Drop for LoneNginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// api-errors, the Kubernetes ingress's error answers (infra/k8s/services/api-errors.yaml), in a
+/// real nginx: its ConfigMap's default.conf, asked the way ingress-nginx asks (X-Code, and the
+/// client's URI in X-Original-URI, on `/`). The controller's own 405 is a TRACE it refuses before
+/// any location; its error_page to a named location keeps the method, so the TRACE itself
+/// arrives. Every answer is the shape; a 405 of an API path names what the path allows.
+#[tokio::test]
+async fn the_kubernetes_error_answers_are_the_shape_and_a_405_says_what_is_allowed()
+-> anyhow::Result<()> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let yaml = std::fs::read_to_string(root.join("infra/k8s/services/api-errors.yaml"))?;
+    let conf = config_map_file(&yaml, "default.conf");
+    let port = free_port()?;
+    let listen = "listen 3000;";
+    assert_eq!(conf.matches(listen).count(), 1, "api-errors listens once");
+    let conf = conf.replace(listen, &format!("listen 127.0.0.1:{port};"));
+    let dir = scratch_dir("api-errors")?;
+    let state = dir.display();
+    // What the image's nginx.conf gives the ConfigMap (it includes it in its http block), here
+    // in this test's directory.
+    let main_conf = format!(
+        "daemon off;\n\
+         master_process off;\n\
+         pid {state}/nginx.pid;\n\
+         error_log {state}/error.log warn;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{\n\
+         access_log {state}/access.log;\n\
+         client_body_temp_path {state}/body;\n\
+         proxy_temp_path {state}/proxy;\n\
+         fastcgi_temp_path {state}/fastcgi;\n\
+         uwsgi_temp_path {state}/uwsgi;\n\
+         scgi_temp_path {state}/scgi;\n\
+         {conf}\n\
+         }}\n"
+    );
+    let conf_path = dir.join("nginx.conf");
+    std::fs::write(&conf_path, main_conf)?;
+    let log = std::fs::File::create(dir.join("nginx.log"))?;
+    let _nginx = LoneNginx(
+        Command::new("nginx")
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-e")
+            .arg(dir.join("error.log"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?,
+    );
+    let url = format!("http://127.0.0.1:{port}/");
+    let ready = poll::until(
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        async || {
+            let response = http().get(format!("{url}healthz")).send().await.ok()?;
+            response.status().is_success().then_some(())
+        },
+    )
+    .await;
+    assert!(
+        ready.is_some(),
+        "api-errors did not start: {}{}",
+        std::fs::read_to_string(dir.join("nginx.log")).unwrap_or_default(),
+        std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+    );
+
+    let ask = async |method: Method, code: &str, uri: &str| {
+        http()
+            .request(method, &url)
+            .header("x-code", code)
+            .header("x-original-uri", uri)
+            .send()
+            .await
+            .expect("sent")
+    };
+    // The controller's 405 (a TRACE arrives as one; GET, as any 405 of another method would).
+    for (method, uri, allow) in [
+        (Method::TRACE, "/api/tickets/abc?x=1", Some("GET,HEAD,PUT")),
+        (Method::TRACE, "/api/users/currentuser", Some("GET,HEAD")),
+        (Method::TRACE, "/api/payments/webhook", Some("POST")),
+        (Method::GET, "/api/orders?page=2", Some("GET,HEAD,POST")),
+        (Method::GET, "/api/orders/64b7f0c2", Some("GET,HEAD,DELETE")),
+        (Method::TRACE, "/api/tickets/a/b", None),
+        (Method::TRACE, "/elsewhere", None),
+    ] {
+        let what = format!("{method} X-Code 405 {uri}");
+        let response = ask(method, "405", uri).await;
+        assert_eq!(allow_header(&response).as_deref(), allow, "{what}: Allow");
+        assert_error(&what, response, 405, "Method Not Allowed").await;
+    }
+    // Any other status names no methods, even on an API path.
+    for (code, status, message) in [
+        ("413", 413, protect::messages::BODY_TOO_LARGE),
+        ("494", 431, protect::messages::HEADERS_TOO_LARGE),
+        ("502", 502, "The service is not available; please try again"),
+    ] {
+        let what = format!("X-Code {code} /api/tickets");
+        let response = ask(Method::GET, code, "/api/tickets").await;
+        assert_eq!(allow_header(&response), None, "{what}: Allow");
+        assert_error(&what, response, status, message).await;
+    }
+    Ok(())
 }

@@ -41,8 +41,8 @@
 //! page nothing. MongoDB serves the same query from the `(shelf, entity, version)` index.
 //!
 //! Round trips: create 1; update 4 (read, insert, delete base, release events), 3 without
-//! events or for a final state; apply a replica version 3. [`VersionedStore::repair`] finishes
-//! what a writer that stopped halfway left held.
+//! events or for a final state; apply a replica version 3 (a first version 2).
+//! [`VersionedStore::repair`] finishes what a writer that stopped halfway left held.
 
 mod revision;
 
@@ -440,18 +440,25 @@ impl<T: Versioned> VersionedStore<T> {
         self.apply_version(id, version, |_| Some(state)).await
     }
 
-    /// Applies version `version` of `id`, made by `make` from the state held (none for an
-    /// unknown entity); `make` returning `None` means it cannot be made yet (early).
+    /// Applies version `version` of `id`, made by `make` from the state held (none for a first
+    /// version); `make` returning `None` means it cannot be made yet (early).
     pub async fn apply_version(
         &self,
         id: T::Id,
         version: Version,
         make: impl FnOnce(Option<&T>) -> Option<T>,
     ) -> anyhow::Result<Applied> {
-        let current = self.current(id).await?;
-        match (current, version.previous()) {
-            (Some(current), _) if current.version() >= version => Ok(Applied::Duplicate),
-            (Some(current), Some(previous)) if current.version() == previous => {
+        let Some(previous) = version.previous() else {
+            // A first version is made from nothing and needs no read first: its insert tells
+            // a duplicate, and the read after it a stale delivery (see `apply_initial`).
+            let Some(state) = make(None) else {
+                return Ok(Applied::Early);
+            };
+            return self.apply_initial(state).await;
+        };
+        match self.current(id).await? {
+            Some(current) if current.version() >= version => Ok(Applied::Duplicate),
+            Some(current) if current.version() == previous => {
                 let Some(state) = make(Some(current.state())) else {
                     return Ok(Applied::Early);
                 };
@@ -460,12 +467,6 @@ impl<T: Versioned> VersionedStore<T> {
                     // Whoever took this version applied the same event.
                     Saved::Superseded => Applied::Duplicate,
                 })
-            }
-            (None, None) => {
-                let Some(state) = make(None) else {
-                    return Ok(Applied::Early);
-                };
-                self.apply_initial(state).await
             }
             _ => Ok(Applied::Early),
         }

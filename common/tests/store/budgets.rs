@@ -106,8 +106,17 @@ async fn a_replica_version_is_read_insert_compact() {
     );
     assert_eq!(
         log.take(),
-        ["find", "insert", "find"],
-        "a first version known only from an event is checked to be the newest"
+        ["insert", "find"],
+        "a first version known only from an event is inserted, then checked to be the newest"
+    );
+    assert_eq!(
+        store.apply_in_order(item.clone()).await.expect("apply"),
+        Applied::Duplicate
+    );
+    assert_eq!(
+        log.take(),
+        ["insert"],
+        "a duplicate first version: its key is taken"
     );
 
     let mut next = item.clone();

@@ -41,7 +41,7 @@
 //! page nothing. MongoDB serves the same query from the `(shelf, entity, version)` index.
 //!
 //! Round trips: create 1; update 4 (read, insert, delete base, release events), 3 without
-//! events or for a final state; apply a replica version 3 (a first version 2).
+//! events or for a final state; apply a replica version 3 (a first version 1).
 //! [`VersionedStore::repair`] finishes what a writer that stopped halfway left held.
 
 mod revision;
@@ -159,6 +159,9 @@ pub struct Current<T> {
     /// The revision it was made from, while still stored: its writer has not finished (or
     /// stopped).
     base: Option<Revision<T>>,
+    /// The keys of any other revision stored: older than the base, so never live again (a late
+    /// copy of a replica's first version, see `apply_initial`). The next change deletes them.
+    dead: Vec<String>,
 }
 
 impl<T: Versioned> Current<T> {
@@ -449,8 +452,8 @@ impl<T: Versioned> VersionedStore<T> {
         make: impl FnOnce(Option<&T>) -> Option<T>,
     ) -> anyhow::Result<Applied> {
         let Some(previous) = version.previous() else {
-            // A first version is made from nothing and needs no read first: its insert tells
-            // a duplicate, and the read after it a stale delivery (see `apply_initial`).
+            // A first version is made from nothing and needs no read: its insert tells a
+            // duplicate (see `apply_initial` for a late copy).
             let Some(state) = make(None) else {
                 return Ok(Applied::Early);
             };
@@ -535,6 +538,9 @@ impl<T: Versioned> VersionedStore<T> {
             // revision's base is only deleted once the base before it is gone.
             self.delete(&base.key).await?;
         }
+        for dead in &current.dead {
+            self.delete(dead).await?;
+        }
         let is_final = state.is_final();
         let next = current.revision.successor(state, events, is_final);
         if !self.insert(&next).await? {
@@ -555,21 +561,17 @@ impl<T: Versioned> VersionedStore<T> {
         Ok(Saved::Stored)
     }
 
-    /// The first version of an entity only known from an event (a replica): a stale delivery
-    /// could re-insert it after it was compacted, so check it is the newest.
+    /// The first version of an entity only known from an event (a replica): one insert. A late
+    /// copy of an event can insert it again after it was compacted; that copy is harmless — it
+    /// carries no events, every read takes the newest revision, which is later — and the next
+    /// change deletes it (`Current::dead`), so no read is spent here to tell it apart.
     async fn apply_initial(&self, state: T) -> anyhow::Result<Applied> {
-        let id = state.id();
         let revision = Revision::initial(state, Vec::new());
-        if !self.insert(&revision).await? {
-            return Ok(Applied::Duplicate);
-        }
-        let newest = self.current(id).await?;
-        if newest.is_some_and(|newest| newest.revision.descends_from(&revision)) {
-            Ok(Applied::Applied)
+        Ok(if self.insert(&revision).await? {
+            Applied::Applied
         } else {
-            self.remove(&revision).await?;
-            Ok(Applied::Duplicate)
-        }
+            Applied::Duplicate
+        })
     }
 
     /// Deletes the revision `revision` was made from; `false` if it was gone already.
@@ -650,8 +652,17 @@ fn newest<T: Versioned>(mut revisions: Vec<Revision<T>>) -> Option<Current<T>> {
         .max_by_key(|(_, revision)| revision.version)
         .map(|(at, _)| at)?;
     let revision = revisions.swap_remove(newest_at);
-    let base = revisions
-        .into_iter()
-        .find(|other| other.is_base_of(&revision));
-    Some(Current { revision, base })
+    let (mut base, mut dead) = (None, Vec::new());
+    for other in revisions {
+        if base.is_none() && other.is_base_of(&revision) {
+            base = Some(other);
+        } else {
+            dead.push(other.key);
+        }
+    }
+    Some(Current {
+        revision,
+        base,
+        dead,
+    })
 }

@@ -45,6 +45,7 @@
 //! [`VersionedStore::repair`] finishes what a writer that stopped halfway left held.
 
 mod revision;
+mod upgrade;
 
 use std::{fmt, marker::PhantomData, time::Duration};
 
@@ -252,61 +253,8 @@ impl<T: Versioned> VersionedStore<T> {
             signal,
             _entity: PhantomData,
         };
-        store.shelve_unshelved(db).await?;
+        store.upgrade(db).await?;
         Ok(store)
-    }
-
-    /// Gives the revisions stored before entities had shelves the shelf their state names (they
-    /// would show on no list until their next change), once per database: a marker in
-    /// `store_migrations` says it is done, so a start does not scan the collection again.
-    async fn shelve_unshelved(&self, db: &Database) -> anyhow::Result<()> {
-        let migrations = db.collection::<Document>("store_migrations");
-        let marker = format!("{}:shelves", self.revisions.name());
-        let done = migrations
-            .find_one(doc! { "_id": &marker })
-            .await
-            .context("reading the store's migrations")?;
-        if done.is_some() {
-            return Ok(());
-        }
-        let unshelved: Vec<Revision<T>> = self
-            .revisions
-            .find(doc! { "shelf": { "$exists": false } })
-            .await
-            .context("finding revisions without a shelf")?
-            .try_collect()
-            .await
-            .context("reading revisions without a shelf")?;
-        let mut shelved = 0_usize;
-        for revision in unshelved {
-            let Some(shelf) = revision.state.shelf() else {
-                continue;
-            };
-            // Racing a writer's release of this revision on FerretDB (which writes whole
-            // documents) can undo the release — repair redoes it — or lose the shelf until the
-            // entity's next change; only at the first start after the upgrade.
-            self.revisions
-                .update_one(
-                    doc! { "_id": &revision.key },
-                    doc! { "$set": { "shelf": shelf } },
-                )
-                .await
-                .with_context(|| format!("shelving {}", revision.key))?;
-            shelved += 1;
-        }
-        match migrations.insert_one(doc! { "_id": &marker }).await {
-            Ok(_) => {}
-            Err(err) if is_duplicate_key(&err) => {}
-            Err(err) => return Err(anyhow::Error::new(err).context("recording the migration")),
-        }
-        if shelved > 0 {
-            tracing::info!(
-                collection = self.revisions.name(),
-                shelved,
-                "shelved revisions stored before shelves"
-            );
-        }
-        Ok(())
     }
 
     /// The raw documents, as the outbox relay (and tests, and the operator) read them.

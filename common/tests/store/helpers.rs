@@ -29,12 +29,14 @@ impl Versioned for Item {
     }
 
     fn shelf(&self) -> Option<String> {
-        Some(SHELF.into())
+        (self.title != UNLISTED).then(|| SHELF.into())
     }
 }
 
-/// The one list every item shows on.
+/// The one list every item shows on…
 pub const SHELF: &str = "items";
+/// …but an item with this title.
+pub const UNLISTED: &str = "unlisted";
 
 impl Item {
     pub fn new(title: &str) -> Self {

@@ -8,7 +8,7 @@ use ticketing_common::{
     store::{UpdateFailure, VersionedStore},
 };
 
-use crate::helpers::{Item, SHELF, counted_store, documents_of};
+use crate::helpers::{Item, SHELF, UNLISTED, counted_store, documents_of};
 
 /// Stores `revision` again under the `_id` the release before gave it.
 async fn as_legacy(store: &VersionedStore<Item>, mut revision: Document) {
@@ -120,4 +120,40 @@ async fn revisions_stored_before_shelves_get_theirs_when_the_store_opens_once() 
         .await
         .expect("query");
     assert!(marker.is_some(), "the next start does not look again");
+}
+
+#[tokio::test]
+async fn a_legacy_base_left_behind_is_deleted_not_listed_when_the_store_opens() {
+    let (store, _log, db) = counted_store().await;
+    let item = Item::new("v0");
+    store.create(item.clone(), vec![]).await.expect("create");
+    let mut v0 = raw(&store, &item, 0).await;
+    update(&store, &item, UNLISTED).await;
+    // The legacy release stopped after storing v1 (no longer listed) and before deleting v0;
+    // neither revision had a shelf then.
+    v0.remove("shelf");
+    store
+        .collection()
+        .insert_one(&v0)
+        .await
+        .expect("restore v0");
+    as_legacy(&store, v0).await;
+    db.collection::<Document>("store_migrations")
+        .delete_many(doc! {})
+        .await
+        .expect("forget the migration");
+
+    let reopened = VersionedStore::<Item>::open(&db, "items", OutboxSignal::default())
+        .await
+        .expect("store opens");
+
+    assert_eq!(documents_of(&reopened, item.id).await, 1, "v0 deleted");
+    assert!(
+        reopened
+            .page(SHELF, None, 10)
+            .await
+            .expect("page")
+            .is_empty(),
+        "what is no longer listed does not show through its old base"
+    );
 }

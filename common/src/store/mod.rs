@@ -160,8 +160,9 @@ pub struct Current<T> {
     /// The revision it was made from, while still stored: its writer has not finished (or
     /// stopped).
     base: Option<Revision<T>>,
-    /// The keys of any other revision stored: older than the base, so never live again (a late
-    /// copy of a replica's first version, see `apply_initial`). The next change deletes them.
+    /// The keys of any other revision stored, neither the newest nor its base: never live again
+    /// (a late copy of a replica's first version, see `apply_initial`, or a base left behind by
+    /// the legacy release). The next change deletes them.
     dead: Vec<String>,
 }
 

@@ -53,6 +53,24 @@ async fn an_expiry_due_while_the_worker_was_down_fires_as_soon_as_it_is_back() {
 
 #[tokio::test]
 async fn a_stopping_worker_finishes_the_job_in_flight_on_time() {
+    // The stop must land while the job's handler waits for its due time. A worker stopped after
+    // taking a job but before starting it hands the job back instead (also right, and checked):
+    // on a loaded machine that gap can catch the stop, so the scenario is tried a few times.
+    for _ in 0..5 {
+        if stop_with_a_job_in_flight().await == InFlight::Finished {
+            return;
+        }
+    }
+    panic!("in 5 tries the stop never landed while the job's handler ran");
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum InFlight {
+    Finished,
+    HandedBack,
+}
+
+async fn stop_with_a_job_in_flight() -> InFlight {
     let mut app = spawn_app().await;
     let mut expirations = app.expirations().await;
     let expires_at = into_second_after_next(900);
@@ -65,12 +83,17 @@ async fn a_stopping_worker_finishes_the_job_in_flight_on_time() {
     app.stop().await;
     let stopped = Utc::now();
 
+    if app.published_expirations().await == 0 {
+        // Handed back before its handler started: the restarted worker fires it.
+        app.start().await;
+        let event = expirations
+            .next_within(Duration::from_secs(10))
+            .await
+            .expect("a job handed back fires after the restart");
+        assert_eq!(event.data.order_id, order);
+        return InFlight::HandedBack;
+    }
     // Published (and acked) before the worker exited, not after the restart.
-    assert_eq!(
-        app.published_expirations().await,
-        1,
-        "the stopping worker fired the job it held"
-    );
     assert_eq!(
         app.done_count().await,
         1,
@@ -84,6 +107,7 @@ async fn a_stopping_worker_finishes_the_job_in_flight_on_time() {
     app.start().await;
     assert_eq!(app.job_count().await, 1);
     assert_eq!(app.published_expirations().await, 1);
+    InFlight::Finished
 }
 
 /// A crashed worker cannot hand its job back: apalis-redis gives it to another worker once the

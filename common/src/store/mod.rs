@@ -445,7 +445,7 @@ impl<T: Versioned> VersionedStore<T> {
                 self.release(&revision).await?;
                 released += 1;
             } else {
-                self.remove(&revision).await?;
+                self.delete(&revision.key).await?;
             }
         }
         if released > 0 {
@@ -499,7 +499,7 @@ impl<T: Versioned> VersionedStore<T> {
             self.delete_base_of(&next).await?;
         } else if !self.prove_live(&next).await? {
             tracing::debug!(key = %next.key, "a stale write was undone");
-            self.remove(&next).await?;
+            self.delete(&next.key).await?;
             return Ok(Saved::Superseded);
         } else if next.held {
             self.release(&next).await?;
@@ -544,13 +544,14 @@ impl<T: Versioned> VersionedStore<T> {
         Ok(deleted.deleted_count == 1)
     }
 
-    /// Deletes the revision stored under `key`; `false` if it was gone already.
+    /// Deletes the revision stored under `key` (a compacted base, a dead or a stale revision);
+    /// `false` if it was gone already.
     async fn delete(&self, key: &str) -> anyhow::Result<bool> {
         let deleted = self
             .revisions
             .delete_one(doc! { "_id": key })
             .await
-            .with_context(|| format!("compacting {key}"))?;
+            .with_context(|| format!("deleting the revision {key}"))?;
         Ok(deleted.deleted_count == 1)
     }
 
@@ -572,14 +573,6 @@ impl<T: Versioned> VersionedStore<T> {
             )
             .await
             .with_context(|| format!("releasing the events of {}", revision.key))?;
-        Ok(())
-    }
-
-    async fn remove(&self, revision: &Revision<T>) -> anyhow::Result<()> {
-        self.revisions
-            .delete_one(doc! { "_id": &revision.key })
-            .await
-            .with_context(|| format!("removing the stale revision {}", revision.key))?;
         Ok(())
     }
 

@@ -45,8 +45,8 @@ impl<T: Versioned> VersionedStore<T> {
         let (mut shelved, mut deleted) = (0_usize, 0_usize);
         for current in by_entity.into_values().filter_map(newest) {
             let (shelve, delete) = upgrade_of(current);
-            for revision in shelve {
-                self.shelve(&revision).await?;
+            for (key, shelf) in shelve {
+                self.shelve(&key, shelf).await?;
                 shelved += 1;
             }
             for key in delete {
@@ -72,26 +72,21 @@ impl<T: Versioned> VersionedStore<T> {
     /// Racing a writer's release of this revision on FerretDB (which writes whole documents) can
     /// undo the release — repair redoes it — or lose the shelf until the entity's next change;
     /// only at the first start after the upgrade.
-    async fn shelve(&self, revision: &Revision<T>) -> anyhow::Result<()> {
-        let Some(shelf) = revision.state.shelf() else {
-            return Ok(());
-        };
+    async fn shelve(&self, key: &str, shelf: String) -> anyhow::Result<()> {
         self.revisions
-            .update_one(
-                doc! { "_id": &revision.key },
-                doc! { "$set": { "shelf": shelf } },
-            )
+            .update_one(doc! { "_id": key }, doc! { "$set": { "shelf": shelf } })
             .await
-            .with_context(|| format!("shelving {}", revision.key))?;
+            .with_context(|| format!("shelving {key}"))?;
         Ok(())
     }
 }
 
-/// Which of an entity's revisions need a shelf, and which keys are dead. A page shows what
-/// [`Current::into_settled_state`] says: the newest revision, or its base while the newest is
-/// held. Those two are shelved; any other revision is dead, and a base whose successor is
-/// settled is only waiting for its writer (or for nobody, after the legacy release) to delete it.
-fn upgrade_of<T: Versioned>(current: Current<T>) -> (Vec<Revision<T>>, Vec<String>) {
+/// Which of an entity's revisions need a shelf (key and shelf), and which keys are dead. A page
+/// shows what [`Current::into_settled_state`] says: the newest revision, or its base while the
+/// newest is held. Those two are shelved; any other revision is dead, and a base whose successor
+/// is settled is only waiting for its writer (or for nobody, after the legacy release) to delete
+/// it.
+fn upgrade_of<T: Versioned>(current: Current<T>) -> (Vec<(String, String)>, Vec<String>) {
     let Current {
         revision,
         base,
@@ -104,6 +99,10 @@ fn upgrade_of<T: Versioned>(current: Current<T>) -> (Vec<Revision<T>>, Vec<Strin
         None => {}
     }
     shelve.push(revision);
-    shelve.retain(|revision| revision.shelf.is_none() && revision.state.shelf().is_some());
+    let shelve = shelve
+        .into_iter()
+        .filter(|revision| revision.shelf.is_none())
+        .filter_map(|revision| Some((revision.key, revision.state.shelf()?)))
+        .collect();
     (shelve, dead)
 }

@@ -1,4 +1,7 @@
-use mongodb::{Database, bson::doc};
+use mongodb::{
+    Database,
+    bson::{Document, doc},
+};
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{Money, TicketId, UserId, Version},
@@ -83,6 +86,16 @@ pub async fn counted_store() -> (VersionedStore<Item>, CommandLog, Database) {
         .expect("store opens");
     log.take();
     (store, log, db)
+}
+
+/// The stored revision `version` of `item`, as a raw document.
+pub async fn raw(store: &VersionedStore<Item>, item: &Item, version: i64) -> Document {
+    store
+        .collection()
+        .find_one(doc! { "entity": item.id, "version": version })
+        .await
+        .expect("query")
+        .expect("revision stored")
 }
 
 /// How many documents the store holds for `id`.

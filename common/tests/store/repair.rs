@@ -1,23 +1,14 @@
 //! A writer can stop anywhere between its insert and the release of its events; the repair
 //! pass finishes its work — or removes it, when it turns out to have been a stale write.
 
-use mongodb::bson::{self, Document, doc};
-use ticketing_common::store::{UpdateFailure, VersionedStore};
+use mongodb::bson::{self, doc};
+use ticketing_common::store::UpdateFailure;
 
-use crate::helpers::{Item, counted_store, documents_of};
+use crate::helpers::{Item, counted_store, documents_of, raw};
 
 /// A time long enough ago that the repair pass no longer waits for the writer.
 fn long_ago() -> bson::DateTime {
     bson::DateTime::from_millis(bson::DateTime::now().timestamp_millis() - 3_600_000)
-}
-
-async fn raw(store: &VersionedStore<Item>, item: &Item, version: i64) -> Document {
-    store
-        .collection()
-        .find_one(doc! { "entity": item.id, "version": version })
-        .await
-        .expect("query")
-        .expect("revision stored")
 }
 
 #[tokio::test]

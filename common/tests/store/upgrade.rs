@@ -2,37 +2,54 @@
 //! their nonce (`<entity>:<version>`) are still compacted, so it converges to one document per
 //! entity; revisions stored before entities had shelves get theirs when the store opens.
 
-use mongodb::bson::{Document, doc};
+use mongodb::{
+    Database,
+    bson::{Document, doc},
+};
 use ticketing_common::{
     events::OutboxSignal,
     store::{UpdateFailure, VersionedStore},
 };
 
-use crate::helpers::{Item, SHELF, UNLISTED, counted_store, documents_of};
+use crate::helpers::{Item, SHELF, UNLISTED, counted_store, documents_of, raw};
 
-/// Stores `revision` again under the `_id` the release before gave it.
-async fn as_legacy(store: &VersionedStore<Item>, mut revision: Document) {
-    let revisions = store.collection();
-    let key = revision.get_str("_id").expect("a string _id").to_owned();
-    revisions
-        .delete_one(doc! { "_id": &key })
+/// Moves a stored revision to the `_id` the release before gave it.
+async fn as_legacy(store: &VersionedStore<Item>, revision: Document) {
+    let key = revision.get_str("_id").expect("a string _id");
+    store
+        .collection()
+        .delete_one(doc! { "_id": key })
         .await
         .expect("delete the current form");
-    let legacy = key.rsplit_once(':').expect("<entity>:<version>:<nonce>").0;
+    store_as_legacy(store, revision).await;
+}
+
+/// Stores `revision` under the `_id` the release before gave it (`<entity>:<version>`).
+async fn store_as_legacy(store: &VersionedStore<Item>, mut revision: Document) {
+    let key = revision.get_str("_id").expect("a string _id");
+    let legacy = key
+        .rsplit_once(':')
+        .expect("<entity>:<version>:<nonce>")
+        .0
+        .to_owned();
     revision.insert("_id", legacy);
-    revisions
+    store
+        .collection()
         .insert_one(revision)
         .await
         .expect("store the legacy form");
 }
 
-async fn raw(store: &VersionedStore<Item>, item: &Item, version: i64) -> Document {
-    store
-        .collection()
-        .find_one(doc! { "entity": item.id, "version": version })
+/// The store opened again on `db` as a new release opens an older database: the one-time
+/// upgrade not yet recorded.
+async fn opened_as_upgraded(db: &Database) -> VersionedStore<Item> {
+    db.collection::<Document>("store_migrations")
+        .delete_many(doc! {})
         .await
-        .expect("query")
-        .expect("revision stored")
+        .expect("forget the upgrade");
+    VersionedStore::open(db, "items", OutboxSignal::default())
+        .await
+        .expect("store opens")
 }
 
 async fn update(store: &VersionedStore<Item>, item: &Item, title: &'static str) {
@@ -71,12 +88,7 @@ async fn a_change_left_in_flight_by_the_legacy_release_is_compacted_too() {
     update(&store, &item, "v1").await;
     // The legacy release stopped between storing v1 and deleting v0: both remain, legacy ids.
     as_legacy(&store, raw(&store, &item, 1).await).await;
-    store
-        .collection()
-        .insert_one(&v0)
-        .await
-        .expect("restore v0");
-    as_legacy(&store, v0).await;
+    store_as_legacy(&store, v0).await;
     assert_eq!(documents_of(&store, item.id).await, 2);
 
     let page = store.page(SHELF, None, 10).await.expect("page");
@@ -102,15 +114,9 @@ async fn revisions_stored_before_shelves_get_theirs_when_the_store_opens_once() 
         )
         .await
         .expect("store it as the release before did");
-    db.collection::<Document>("store_migrations")
-        .delete_many(doc! {})
-        .await
-        .expect("forget the migration");
     assert!(store.page(SHELF, None, 10).await.expect("page").is_empty());
 
-    let reopened = VersionedStore::<Item>::open(&db, "items", OutboxSignal::default())
-        .await
-        .expect("store opens");
+    let reopened = opened_as_upgraded(&db).await;
 
     let page = reopened.page(SHELF, None, 10).await.expect("page");
     assert_eq!(page, vec![item.clone()], "shelved when the store opened");
@@ -132,20 +138,9 @@ async fn a_legacy_base_left_behind_is_deleted_not_listed_when_the_store_opens() 
     // The legacy release stopped after storing v1 (no longer listed) and before deleting v0;
     // neither revision had a shelf then.
     v0.remove("shelf");
-    store
-        .collection()
-        .insert_one(&v0)
-        .await
-        .expect("restore v0");
-    as_legacy(&store, v0).await;
-    db.collection::<Document>("store_migrations")
-        .delete_many(doc! {})
-        .await
-        .expect("forget the migration");
+    store_as_legacy(&store, v0).await;
 
-    let reopened = VersionedStore::<Item>::open(&db, "items", OutboxSignal::default())
-        .await
-        .expect("store opens");
+    let reopened = opened_as_upgraded(&db).await;
 
     assert_eq!(documents_of(&reopened, item.id).await, 1, "v0 deleted");
     assert!(

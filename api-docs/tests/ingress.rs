@@ -18,22 +18,6 @@ const API_ERRORS: &str = include_str!("../../infra/k8s/services/api-errors.yaml"
 const LOCAL_MAP_HEAD: &str = "map \"$status $request_uri\" $api_allowed_methods {";
 const API_ERRORS_MAP_HEAD: &str = "map \"$status $http_x_original_uri\" $api_allowed_methods {";
 
-/// The text of the file `key` of a ConfigMap's `data` (a `key: |` block scalar), unindented.
-fn config_map_file(yaml: &str, key: &str) -> String {
-    let head = format!("{key}: |");
-    let lines = yaml.lines().skip_while(|line| line.trim() != head).skip(1);
-    let first = lines
-        .clone()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or_else(|| panic!("the ConfigMap has {key}"));
-    let indent = &first[..first.len() - first.trim_start().len()];
-    lines
-        .take_while(|line| line.trim().is_empty() || line.starts_with(indent))
-        .map(|line| line.strip_prefix(indent).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// The entries of the nginx map that opens with `map_head` in `config`, each
 /// `"~^405 <path>(\?|$)" "<METHOD,…>";` where a parameter is `[^/?]+`. Any other shape fails:
 /// the table stays simple enough to read back.
@@ -102,7 +86,8 @@ fn the_ingress_allows_what_the_document_describes() {
 
 #[test]
 fn the_kubernetes_ingress_allows_what_the_document_describes() {
-    let config = config_map_file(API_ERRORS, "default.conf");
+    let config = infra_checks::config_map_file(API_ERRORS, "default.conf")
+        .expect("api-errors' nginx configuration");
     assert!(
         config.contains("add_header Allow $api_allowed_methods always;"),
         "api-errors' answers carry the table's Allow"

@@ -427,22 +427,6 @@ fn the_local_and_kubernetes_ingresses_say_the_same_as_the_services() {
     }
 }
 
-/// The text of the file `key` of a ConfigMap's `data` (a `key: |` block scalar), unindented.
-fn config_map_file(yaml: &str, key: &str) -> String {
-    let head = format!("{key}: |");
-    let lines = yaml.lines().skip_while(|line| line.trim() != head).skip(1);
-    let first = lines
-        .clone()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or_else(|| panic!("the ConfigMap has {key}"));
-    let indent = &first[..first.len() - first.trim_start().len()];
-    lines
-        .take_while(|line| line.trim().is_empty() || line.starts_with(indent))
-        .map(|line| line.strip_prefix(indent).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// One nginx process (`master_process off`: no workers to orphan), killed and reaped when dropped.
 struct LoneNginx(Child);
 
@@ -463,7 +447,7 @@ async fn the_kubernetes_error_answers_are_the_shape_and_a_405_says_what_is_allow
 -> anyhow::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let yaml = std::fs::read_to_string(root.join("infra/k8s/services/api-errors.yaml"))?;
-    let conf = config_map_file(&yaml, "default.conf");
+    let conf = infra_checks::config_map_file(&yaml, "default.conf").map_err(anyhow::Error::msg)?;
     let port = free_port()?;
     let listen = "listen 3000;";
     assert_eq!(conf.matches(listen).count(), 1, "api-errors listens once");

@@ -67,6 +67,17 @@ pub fn load_yaml_file(relative: &str) -> Result<Value, String> {
     }
 }
 
+/// The file `key` of the ConfigMap's `data` in a (multi-document) YAML text, e.g. the nginx
+/// configuration a ConfigMap mounts.
+pub fn config_map_file(yaml: &str, key: &str) -> Result<String, String> {
+    parse_yaml_documents(yaml)?
+        .iter()
+        .filter(|document| document["kind"] == "ConfigMap")
+        .find_map(|config_map| config_map["data"][key].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no ConfigMap holds {key}"))
+}
+
 /// Every string found at `key` anywhere inside `value` (e.g. every `run:` of a workflow).
 pub fn strings_at_key<'a>(value: &'a Value, key: &str, out: &mut Vec<&'a str>) {
     match value {

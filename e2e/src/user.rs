@@ -103,6 +103,33 @@ impl User {
         self.call(Method::POST, path, Some(body)).await
     }
 
+    /// Orders `ticket` as soon as orders has learned of it (its `ticket.created` travels): the
+    /// 201, or the last answer if none came by `deadline`.
+    pub async fn order_when_known(
+        &self,
+        ticket: &str,
+        deadline: Duration,
+    ) -> anyhow::Result<Answer> {
+        self.until(StatusCode::CREATED, deadline, async |user| {
+            user.post("/api/orders", json!({ "ticketId": ticket }))
+                .await
+        })
+        .await
+    }
+
+    /// Pays `order` with Stripe's test card token as soon as payments has learned of the order:
+    /// the 201, or the last answer if none came by `deadline`.
+    pub async fn pay_when_known(&self, order: &str, deadline: Duration) -> anyhow::Result<Answer> {
+        self.until(StatusCode::CREATED, deadline, async |user| {
+            user.post(
+                "/api/payments",
+                json!({ "orderId": order, "token": "tok_visa" }),
+            )
+            .await
+        })
+        .await
+    }
+
     /// Repeats `attempt` until it answers `want` (events travel between services meanwhile);
     /// the last answer if none did by `deadline`. A failed call ends it at once.
     pub async fn until(

@@ -31,12 +31,7 @@ async fn ordered_ticket(
         .post("/api/tickets", json!({ "title": "Crash test", "price": 5 }))
         .await?;
     let ticket_id = id(&ticket.body);
-    let order = buyer
-        .until(StatusCode::CREATED, WAIT, async |user| {
-            user.post("/api/orders", json!({ "ticketId": ticket_id }))
-                .await
-        })
-        .await?;
+    let order = buyer.order_when_known(&ticket_id, WAIT).await?;
     anyhow::ensure!(
         order.status == StatusCode::CREATED,
         "{order:?}\n{}",

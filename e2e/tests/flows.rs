@@ -26,12 +26,7 @@ async fn a_ticket_is_listed_ordered_paid_and_stays_reserved() -> anyhow::Result<
     let ticket_id = id(&ticket.body);
 
     // The buyer can order as soon as orders has learned of the ticket.
-    let order = buyer
-        .until(StatusCode::CREATED, WAIT, async |user| {
-            user.post("/api/orders", json!({ "ticketId": ticket_id }))
-                .await
-        })
-        .await?;
+    let order = buyer.order_when_known(&ticket_id, WAIT).await?;
     assert_eq!(
         order.status,
         StatusCode::CREATED,
@@ -78,15 +73,7 @@ async fn a_ticket_is_listed_ordered_paid_and_stays_reserved() -> anyhow::Result<
     );
 
     // The buyer pays (stripe-mock) once payments has learned of the order.
-    let payment = buyer
-        .until(StatusCode::CREATED, WAIT, async |user| {
-            user.post(
-                "/api/payments",
-                json!({ "orderId": order_id, "token": "tok_visa" }),
-            )
-            .await
-        })
-        .await?;
+    let payment = buyer.pay_when_known(&order_id, WAIT).await?;
     assert_eq!(
         payment.status,
         StatusCode::CREATED,
@@ -129,12 +116,7 @@ async fn an_unpaid_order_expires_and_the_ticket_is_for_sale_again() -> anyhow::R
         )
         .await?;
     let ticket_id = id(&ticket.body);
-    let order = buyer
-        .until(StatusCode::CREATED, WAIT, async |user| {
-            user.post("/api/orders", json!({ "ticketId": ticket_id }))
-                .await
-        })
-        .await?;
+    let order = buyer.order_when_known(&ticket_id, WAIT).await?;
     assert_eq!(order.status, StatusCode::CREATED, "{order:?}");
     let order_id = id(&order.body);
 

@@ -66,23 +66,10 @@ async fn a_purchase_is_one_trace_across_the_services_the_bus_and_the_expiry_job(
     // The purchase: sign up, order, pay — one visit, one trace.
     let purchase = Visit::new();
     let buyer = User::sign_up_traced(&fleet, "buyer", &purchase.traceparent()).await?;
-    let order = buyer
-        .until(StatusCode::CREATED, WAIT, async |user| {
-            user.post("/api/orders", json!({ "ticketId": paid_ticket }))
-                .await
-        })
-        .await?;
+    let order = buyer.order_when_known(&paid_ticket, WAIT).await?;
     assert_eq!(order.status, StatusCode::CREATED, "{order:?}");
     let paid_order = id(&order.body);
-    let payment = buyer
-        .until(StatusCode::CREATED, WAIT, async |user| {
-            user.post(
-                "/api/payments",
-                json!({ "orderId": paid_order, "token": "tok_visa" }),
-            )
-            .await
-        })
-        .await?;
+    let payment = buyer.pay_when_known(&paid_order, WAIT).await?;
     assert_eq!(
         payment.status,
         StatusCode::CREATED,
@@ -93,12 +80,7 @@ async fn a_purchase_is_one_trace_across_the_services_the_bus_and_the_expiry_job(
     // Another visit orders and walks away: its order expires in its own trace.
     let walk_away = Visit::new();
     let dawdler = User::sign_up_traced(&fleet, "dawdler", &walk_away.traceparent()).await?;
-    let order = dawdler
-        .until(StatusCode::CREATED, WAIT, async |user| {
-            user.post("/api/orders", json!({ "ticketId": expired_ticket }))
-                .await
-        })
-        .await?;
+    let order = dawdler.order_when_known(&expired_ticket, WAIT).await?;
     assert_eq!(order.status, StatusCode::CREATED, "{order:?}");
 
     // Both orders' last steps: the paid order's expiry reaches orders (which leaves it

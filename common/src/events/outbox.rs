@@ -1,14 +1,32 @@
 //! The transactional outbox (DESIGN.md §4). A state change and the events it causes are written
 //! in one insert (an entity's next revision in a `store::VersionedStore`, or a payment): the
-//! events wait in the document's `outbox` array, flagged by `outbox_pending`. The relay publishes them in order, waits for
-//! JetStream's ack, and only then clears them. A crash anywhere leaves them pending (or carried
-//! into the next revision), so they are published again; the event id as `Nats-Msg-Id` makes that
-//! second publish a no-op.
+//! events wait in the document's `outbox` array, flagged by `outbox_pending`. The relay publishes
+//! them in order, waits for JetStream's ack, and only then clears them. A crash anywhere leaves
+//! them pending (or carried into the next revision), so they are published again; the event id as
+//! `Nats-Msg-Id` makes that second publish a no-op.
 //!
-//! Cost: a batch of up to [`OutboxRelay::BATCH_DOCUMENTS`] documents is two database commands
-//! (one `find`, one `update`) and one wait for JetStream, however many events it holds.
+//! # Two ways in
+//! - **Handed over.** A document written `held` (a store's revision) is the writer's until it
+//!   knows the write stands; then it hands the events to the relay in memory
+//!   ([`OutboxSignal::hand_over`]), and the relay publishes them without reading them back. One
+//!   `update` per batch then clears them and the hold together, so a change costs no separate
+//!   release and no read by the relay. A writer that stops first leaves the document held, and the
+//!   store's repair releases it to the second way.
+//! - **Found.** Pending documents that nobody holds (a payment, a revision released by repair, a
+//!   hand-over whose publish failed) are read by the relay: at start, on every poll, and whenever a
+//!   writer calls [`OutboxSignal::notify`].
+//!
+//! Cost: a batch of up to [`OutboxRelay::BATCH_DOCUMENTS`] documents is one `update` and one wait
+//! for JetStream, however many events it holds, plus one `find` for the documents it must read.
 
-use std::{collections::BTreeSet, sync::Arc, time::Duration};
+use std::{
+    collections::BTreeSet,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -30,6 +48,9 @@ pub const OUTBOX_FIELD: &str = "outbox";
 /// True while the document holds unpublished events: a plain boolean the database can match
 /// without decoding every document (FerretDB cannot filter `outbox: {$ne: []}` that way).
 pub const PENDING_FIELD: &str = "outbox_pending";
+/// True while the document's writer holds its events (see "Two ways in"): the relay's read passes
+/// over it. Documents that never have a writer's hold (a payment) do not carry the field.
+pub const HELD_FIELD: &str = "held";
 
 /// A document's unpublished events and their marker; `#[serde(flatten)]` it into the document
 /// written together with the state change.
@@ -99,13 +120,68 @@ struct Pending {
     outbox: Vec<OutboxEntry>,
 }
 
-/// Wakes the relay right after a write, so events go out without waiting for the next poll.
+/// How a writer tells its relay about events right after the write: by handing them over (see
+/// "Two ways in"), or by waking it to read what is pending.
 #[derive(Clone, Default)]
-pub struct OutboxSignal(Arc<Notify>);
+pub struct OutboxSignal(Arc<Signals>);
+
+#[derive(Default)]
+struct Signals {
+    wake: Notify,
+    pending_written: AtomicBool,
+    handed_over: Mutex<Vec<HandedOver>>,
+}
+
+/// The events of one held document, handed to the relay by its writer.
+struct HandedOver {
+    collection: String,
+    document: Pending,
+}
 
 impl OutboxSignal {
+    /// Hand-overs waiting beyond this are refused: their documents stay held for repair, so a
+    /// relay that cannot keep up (or does not run) costs no unbounded memory.
+    pub const MAX_HANDED_OVER: usize = 4096;
+
+    /// Pending documents nobody holds were written: the relay reads them at once.
     pub fn notify(&self) {
-        self.0.notify_one();
+        self.0.pending_written.store(true, Ordering::SeqCst);
+        self.0.wake.notify_one();
+    }
+
+    /// Hands the events of document `id` of `collection`, written `held` and pending, to the
+    /// relay, which publishes them and then clears them and the hold. `false` if the relay has
+    /// too many waiting: the document stays held, and the store's repair releases it.
+    pub fn hand_over(&self, collection: &str, id: Bson, events: Vec<OutboxEntry>) -> bool {
+        let mut handed_over = self
+            .0
+            .handed_over
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if handed_over.len() >= Self::MAX_HANDED_OVER {
+            return false;
+        }
+        handed_over.push(HandedOver {
+            collection: collection.to_owned(),
+            document: Pending { id, outbox: events },
+        });
+        drop(handed_over);
+        self.0.wake.notify_one();
+        true
+    }
+
+    fn take_handed_over(&self) -> Vec<HandedOver> {
+        std::mem::take(
+            &mut *self
+                .0
+                .handed_over
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    fn take_pending_written(&self) -> bool {
+        self.0.pending_written.swap(false, Ordering::SeqCst)
     }
 }
 
@@ -144,16 +220,26 @@ impl OutboxRelay {
         self
     }
 
-    /// Relays until `shutdown`, then drains what is pending one last time.
+    /// Relays until `shutdown`, then drains what is pending one last time. Hand-overs go out as
+    /// soon as they come; the collections are read at start, on every poll, after a writer's
+    /// [`OutboxSignal::notify`], and after a hand-over that could not be published.
     pub async fn run(self, shutdown: CancellationToken) {
         tracing::info!("outbox relay started");
+        let mut read_due = true;
         loop {
-            if let Err(err) = self.relay_pending().await {
-                tracing::warn!(error = %format!("{err:#}"), "outbox relay pass failed; will retry");
+            if let Err(err) = self.relay_handed_over().await {
+                tracing::warn!(error = %format!("{err:#}"), "outbox relay could not publish what writers handed over; will read it back");
+                read_due = true;
+            }
+            if self.signal.take_pending_written() || read_due {
+                read_due = false;
+                if let Err(err) = self.relay_found().await {
+                    tracing::warn!(error = %format!("{err:#}"), "outbox relay pass failed; will retry");
+                }
             }
             tokio::select! {
-                () = self.signal.0.notified() => {}
-                () = tokio::time::sleep(self.poll_interval) => {}
+                () = self.signal.0.wake.notified() => {}
+                () = tokio::time::sleep(self.poll_interval) => read_due = true,
                 () = shutdown.cancelled() => break,
             }
         }
@@ -163,10 +249,56 @@ impl OutboxRelay {
         tracing::info!("outbox relay stopped");
     }
 
-    /// One pass over every collection, batch after batch while batches come back full; returns
-    /// how many events were published. What each pass found pending is the outbox backlog of
-    /// [`crate::metrics`]: read from the batches the relay reads anyway, no query of its own.
+    /// One full pass: what writers handed over, then what waits in every collection; returns how
+    /// many events were published.
     pub async fn relay_pending(&self) -> anyhow::Result<usize> {
+        let handed_over = self.relay_handed_over().await;
+        let found = self.relay_found().await;
+        Ok(handed_over? + found?)
+    }
+
+    /// Publishes what writers handed over, one batch per collection: one `update` each, no read.
+    /// Documents whose events did not all get acked are handed back to the collection (their hold
+    /// lifted), where the next read finds them.
+    async fn relay_handed_over(&self) -> anyhow::Result<usize> {
+        let mut handed_over = self.signal.take_handed_over();
+        if handed_over.is_empty() {
+            return Ok(0);
+        }
+        let mut published = 0;
+        let mut first_failure = None;
+        for collection in &self.collections {
+            let (mine, others): (Vec<_>, Vec<_>) = handed_over
+                .into_iter()
+                .partition(|handed| handed.collection == collection.name());
+            handed_over = others;
+            if mine.is_empty() {
+                continue;
+            }
+            let documents: Vec<Pending> = mine.into_iter().map(|handed| handed.document).collect();
+            let mut backlog = Backlog::default();
+            backlog.saw(&documents);
+            let relayed = self
+                .relay_documents(collection, &documents, Source::HandedOver)
+                .await;
+            backlog.record(collection);
+            match relayed {
+                Ok(count) => published += count,
+                Err(err) => {
+                    first_failure.get_or_insert(err);
+                }
+            }
+        }
+        for stray in handed_over {
+            tracing::warn!(collection = %stray.collection, "events handed over for a collection this relay does not serve; repair releases them");
+        }
+        first_failure.map_or(Ok(published), Err)
+    }
+
+    /// Reads and publishes the pending documents nobody holds, batch after batch while batches
+    /// come back full; returns how many events were published. What each pass found is the
+    /// outbox backlog of [`crate::metrics`]: read from the batches the relay reads anyway.
+    async fn relay_found(&self) -> anyhow::Result<usize> {
         let mut published = 0;
         for collection in &self.collections {
             let mut backlog = Backlog::default();
@@ -184,35 +316,42 @@ impl OutboxRelay {
     ) -> anyhow::Result<usize> {
         let mut published = 0;
         loop {
-            let batch = self.relay_batch(collection, backlog).await?;
-            published += batch.published;
-            if !batch.full {
+            let documents = read_pending(collection, self.batch_documents).await?;
+            backlog.saw(&documents);
+            published += self
+                .relay_documents(collection, &documents, Source::Found)
+                .await?;
+            if documents.len() < self.batch_documents {
                 return Ok(published);
             }
         }
     }
 
-    /// Budget: one `find` and at most one `update`. Documents whose events did not all get
-    /// acked stay pending for the next pass; the batch then reports an error, so a relay that
-    /// cannot reach JetStream waits for its next poll instead of spinning.
-    async fn relay_batch(
+    /// Publishes a batch and clears what JetStream acked, in one `update`. Documents whose events
+    /// did not all get acked stay pending, no longer held, for the next read; the batch then
+    /// reports an error, so a relay that cannot reach JetStream waits for its next poll instead
+    /// of spinning.
+    async fn relay_documents(
         &self,
         collection: &Collection<Document>,
-        backlog: &mut Backlog,
-    ) -> anyhow::Result<Batch> {
-        let documents = read_pending(collection, self.batch_documents).await?;
-        backlog.saw(&documents);
-        let full = documents.len() >= self.batch_documents;
-        let (sent, failures) = self.publish(&documents).await;
+        documents: &[Pending],
+        source: Source,
+    ) -> anyhow::Result<usize> {
+        let (sent, failures) = self.publish(documents).await;
         let published = sent.iter().map(|id| documents[*id].outbox.len()).sum();
-        let ids: Vec<Bson> = sent.into_iter().map(|i| documents[i].id.clone()).collect();
+        let ids: Vec<Bson> = sent.iter().map(|i| documents[*i].id.clone()).collect();
         mark_sent(collection, ids).await?;
-        match failures.into_iter().next() {
-            Some(first) => {
-                Err(first.context(format!("some events of {} stay pending", collection.name())))
-            }
-            None => Ok(Batch { published, full }),
+        let Some(first) = failures.into_iter().next() else {
+            return Ok(published);
+        };
+        if source == Source::HandedOver {
+            let unsent: Vec<Bson> = (0..documents.len())
+                .filter(|i| !sent.contains(i))
+                .map(|i| documents[i].id.clone())
+                .collect();
+            hand_back(collection, unsent).await?;
         }
+        Err(first.context(format!("some events of {} stay pending", collection.name())))
     }
 
     /// Sends every event of the batch, then awaits all the acks together. Returns the indexes of
@@ -273,6 +412,13 @@ impl OutboxRelay {
     }
 }
 
+/// Where a batch of pending documents came from (see "Two ways in").
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    HandedOver,
+    Found,
+}
+
 /// The unpublished events one pass found in a collection: how many, and the oldest one's time.
 #[derive(Default)]
 struct Backlog {
@@ -299,15 +445,10 @@ impl Backlog {
     }
 }
 
-struct Batch {
-    published: usize,
-    /// A full batch may have left more behind it.
-    full: bool,
-}
-
-/// One `find`: the batch size equals the limit, so the first reply holds every document and
-/// the server closes the cursor (no `getMore`, no `killCursors`). No sort: FerretDB would scan
-/// and sort the whole collection for it, and the order across documents does not matter.
+/// One `find` of the pending documents nobody holds: the batch size equals the limit, so the
+/// first reply holds every document and the server closes the cursor (no `getMore`, no
+/// `killCursors`). No sort: FerretDB would scan and sort the whole collection for it, and the
+/// order across documents does not matter. `$ne`, not `false`: a payment has no hold field.
 async fn read_pending(
     collection: &Collection<Document>,
     documents: usize,
@@ -316,7 +457,7 @@ async fn read_pending(
     let batch_size = u32::try_from(documents).unwrap_or(u32::MAX);
     collection
         .clone_with_type::<Pending>()
-        .find(doc! { PENDING_FIELD: true })
+        .find(doc! { PENDING_FIELD: true, HELD_FIELD: { "$ne": true } })
         .projection(doc! { OUTBOX_FIELD: 1 })
         .limit(limit)
         .batch_size(batch_size)
@@ -328,7 +469,8 @@ async fn read_pending(
 }
 
 /// One `update` for the whole batch, and only for documents whose every event was acked: a
-/// crash before it publishes them again, and their ids make JetStream drop the repeats.
+/// crash before it publishes them again, and their ids make JetStream drop the repeats. It lifts
+/// a writer's hold with the events, so a hand-over needs no write of its own.
 ///
 /// The pending flag is redundant for MongoDB but not for FerretDB, which cannot hand `$in` to
 /// its backend: the plain boolean narrows the read to the pending documents, where `$in` alone
@@ -340,9 +482,25 @@ async fn mark_sent(collection: &Collection<Document>, ids: Vec<Bson>) -> anyhow:
     collection
         .update_many(
             doc! { PENDING_FIELD: true, "_id": { "$in": ids } },
-            doc! { "$set": { OUTBOX_FIELD: [], PENDING_FIELD: false } },
+            doc! { "$set": { OUTBOX_FIELD: [], PENDING_FIELD: false, HELD_FIELD: false } },
         )
         .await
         .context("marking events sent")?;
+    Ok(())
+}
+
+/// Lifts the hold of handed-over documents whose events did not get out, so the relay's next
+/// read finds them.
+async fn hand_back(collection: &Collection<Document>, ids: Vec<Bson>) -> anyhow::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    collection
+        .update_many(
+            doc! { PENDING_FIELD: true, HELD_FIELD: true, "_id": { "$in": ids } },
+            doc! { "$set": { HELD_FIELD: false } },
+        )
+        .await
+        .context("handing unsent events back to the outbox")?;
     Ok(())
 }

@@ -28,9 +28,10 @@
 //! proves `v-1` was still there, so `v` is the live successor. None deleted means either someone
 //! helped (an in-flight successor of ours did it) or we are a ghost; reading the entity tells
 //! which: the newest revision is ours or lists our nonce in its lineage, or we are a ghost and
-//! delete ourselves. Until that proof a revision with events is `held`: the relay does not see
-//! it. A final state (one that never changes again, like a paid or cancelled order) is never
-//! compacted, so its version is never reused, and it skips the proof.
+//! delete ourselves. A revision with events is written `held`: its writer hands the events to the
+//! relay only once the proof is made (a new entity needs none), and the relay's read passes over
+//! it meanwhile. A final state (one that never changes again, like a paid or cancelled order) is
+//! never compacted, so its version is never reused, and it skips the proof.
 //!
 //! # Why shelves
 //! A list page finds its entities by *equality* on one top-level field, `shelf`, which the entity
@@ -40,9 +41,10 @@
 //! one shelf; an entity that does not show on any list (a reserved ticket) has none, and costs a
 //! page nothing. MongoDB serves the same query from the `(shelf, entity, version)` index.
 //!
-//! Round trips: create 1; update 4 (read, insert, delete base, release events), 3 without
-//! events or for a final state; apply a replica version 3 (a first version 1).
-//! [`VersionedStore::repair`] finishes what a writer that stopped halfway left held.
+//! Round trips: create 1; update 3 (read, insert, delete base); apply a replica version 3 (a
+//! first version 1). The events then cost the relay a share of one `update` per batch
+//! (`events::outbox`, "Two ways in"). [`VersionedStore::repair`] finishes what a writer that
+//! stopped halfway left held.
 
 mod revision;
 mod upgrade;
@@ -258,6 +260,11 @@ impl<T: Versioned> VersionedStore<T> {
         Ok(store)
     }
 
+    /// How the store's writers reach their relay: the relay that serves the store needs it.
+    pub fn outbox_signal(&self) -> OutboxSignal {
+        self.signal.clone()
+    }
+
     /// The raw documents, as the outbox relay (and tests, and the operator) read them.
     pub fn collection(&self) -> Collection<Document> {
         self.revisions.clone_with_type()
@@ -333,8 +340,8 @@ impl<T: Versioned> VersionedStore<T> {
         );
         let revision = Revision::initial(state, events);
         let inserted = self.insert(&revision).await?;
-        if inserted && revision.outbox.outbox_pending {
-            self.signal.notify();
+        if inserted {
+            self.hand_over(&revision);
         }
         Ok(inserted)
     }
@@ -491,7 +498,7 @@ impl<T: Versioned> VersionedStore<T> {
             self.delete(dead).await?;
         }
         let is_final = state.is_final();
-        let next = current.revision.successor(state, events, is_final);
+        let next = current.revision.successor(state, events);
         if !self.insert(&next).await? {
             return Ok(Saved::Superseded);
         }
@@ -501,12 +508,8 @@ impl<T: Versioned> VersionedStore<T> {
             tracing::debug!(key = %next.key, "a stale write was undone");
             self.delete(&next.key).await?;
             return Ok(Saved::Superseded);
-        } else if next.held {
-            self.release(&next).await?;
         }
-        if !next.outbox.outbox.is_empty() {
-            self.signal.notify();
-        }
+        self.hand_over(&next);
         Ok(Saved::Stored)
     }
 
@@ -564,7 +567,23 @@ impl<T: Versioned> VersionedStore<T> {
         Ok(newest.is_some_and(|newest| newest.revision.descends_from(revision)))
     }
 
-    /// Hands a proven revision's events to the relay.
+    /// Hands the events of a revision that stands (new, proven or final) to the relay, which
+    /// lifts its hold once they are out. Should the relay refuse, repair releases it instead.
+    fn hand_over(&self, revision: &Revision<T>) {
+        if !revision.held {
+            return;
+        }
+        let id = Bson::String(revision.key.clone());
+        if !self
+            .signal
+            .hand_over(self.revisions.name(), id, revision.outbox.outbox.clone())
+        {
+            tracing::debug!(key = %revision.key, "the relay has too many events waiting; repair will release these");
+        }
+    }
+
+    /// Lifts the hold of a revision whose writer stopped before handing its events over, so the
+    /// relay's read finds them.
     async fn release(&self, revision: &Revision<T>) -> anyhow::Result<()> {
         self.revisions
             .update_one(

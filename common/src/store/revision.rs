@@ -38,7 +38,9 @@ pub(super) struct Revision<T> {
     pub shelf: Option<String>,
     #[serde(flatten)]
     pub outbox: Outbox,
-    /// Stored but not yet proven to be the live next version: its events wait for that proof.
+    /// Its events are still its writer's: not yet proven the live next version, or proven and
+    /// with the relay (which lifts the hold once they are out). Repair releases what a writer
+    /// that stopped left held. The field is `events::outbox::HELD_FIELD`.
     pub held: bool,
     pub written_at: bson::DateTime,
 }
@@ -59,9 +61,10 @@ fn fresh_nonce() -> i64 {
 }
 
 impl<T: Versioned> Revision<T> {
-    /// The first revision of a new entity, its events ready for the relay.
+    /// The first revision of a new entity, held for its writer to hand its events over.
     pub fn initial(state: T, events: Vec<OutboxEntry>) -> Self {
         let nonce = fresh_nonce();
+        let held = !events.is_empty();
         Self {
             key: key(state.id(), state.version(), nonce),
             entity: state.id().into(),
@@ -71,15 +74,15 @@ impl<T: Versioned> Revision<T> {
             shelf: state.shelf(),
             state,
             outbox: Outbox::new(events),
-            held: false,
+            held,
             written_at: bson::DateTime::now(),
         }
     }
 
     /// The revision after `self`. It carries `self`'s unpublished events ahead of its own, so
     /// `self` may be deleted at once without losing any (a repeat publish is dropped by its id).
-    /// Held unless it is final: only a final state can be released without the liveness check.
-    pub fn successor(&self, state: T, events: Vec<OutboxEntry>, is_final: bool) -> Self {
+    /// Held while it has events, until its writer hands them over.
+    pub fn successor(&self, state: T, events: Vec<OutboxEntry>) -> Self {
         let nonce = fresh_nonce();
         let lineage = std::iter::once(nonce)
             .chain(self.lineage.iter().copied())
@@ -96,11 +99,8 @@ impl<T: Versioned> Revision<T> {
             lineage,
             shelf: state.shelf(),
             state,
-            outbox: Outbox {
-                outbox: entries,
-                outbox_pending: has_events && is_final,
-            },
-            held: has_events && !is_final,
+            outbox: Outbox::new(entries),
+            held: has_events,
             written_at: bson::DateTime::now(),
         }
     }

@@ -1,5 +1,6 @@
-//! The outbox relay's cost: one `find` and one `update` per batch of documents, however many
-//! events they hold, with every document's events on the stream in the document's order.
+//! The outbox relay's cost: per batch of documents, however many events they hold, one `update`
+//! for what writers handed over and one `find` plus one `update` for what it reads; every
+//! document's events on the stream in the document's order.
 
 use std::collections::HashMap;
 
@@ -161,5 +162,129 @@ async fn a_document_whose_event_cannot_be_published_stays_pending_alone() {
         still,
         vec![Bson::from(broken)],
         "the three good ones were marked sent"
+    );
+}
+
+/// Held documents as a store writes them, each handed to the relay the way its writer does once
+/// the write stands. Returns the event ids of each document in order.
+async fn hand_over_held(
+    tickets: &Collection<Document>,
+    signal: &OutboxSignal,
+    count: usize,
+) -> Vec<Vec<EventId>> {
+    let mut handed = Vec::new();
+    for i in 0..count {
+        let (mut document, ids) = ticket_document(i % 2 == 0);
+        document.insert("held", true);
+        tickets
+            .insert_one(document.clone())
+            .await
+            .expect("inserted");
+        let entries: Vec<OutboxEntry> =
+            mongodb::bson::from_bson(document.get("outbox").expect("outbox").clone())
+                .expect("entries");
+        let id = document.get("_id").expect("an id").clone();
+        assert!(signal.hand_over(tickets.name(), id, entries));
+        handed.push(ids);
+    }
+    handed
+}
+
+#[tokio::test]
+async fn handed_over_events_cost_one_update_and_no_read_and_lift_the_hold() {
+    let bus = bus().await;
+    let (tickets, log) = counted_tickets().await;
+    let signal = OutboxSignal::default();
+    let documents = hand_over_held(&tickets, &signal, 20).await;
+    let events: usize = documents.iter().map(Vec::len).sum();
+    let relay = OutboxRelay::new(bus.publisher(), vec![tickets.clone()], signal);
+    log.take();
+
+    assert_eq!(relay.relay_pending().await.expect("relayed"), events);
+    assert_eq!(
+        log.take(),
+        ["update", "find"],
+        "the hand-over is one update; the read after it finds nothing held"
+    );
+    let stream = stream_contents(&bus, events).await;
+    let published: Vec<EventId> = stream
+        .iter()
+        .map(|(_, payload)| event_id(payload))
+        .collect();
+    assert_eq!(published, documents.concat(), "in the order handed over");
+    let unfinished = tickets
+        .count_documents(doc! { "$or": [{ "held": true }, { "outbox_pending": true }] })
+        .await
+        .expect("count");
+    assert_eq!(unfinished, 0, "events cleared and holds lifted together");
+}
+
+#[tokio::test]
+async fn a_held_document_is_not_read_by_the_relay() {
+    let bus = bus().await;
+    let (tickets, _log) = counted_tickets().await;
+    let (mut document, _) = ticket_document(false);
+    document.insert("held", true);
+    tickets.insert_one(document).await.expect("inserted");
+    let relay = OutboxRelay::new(
+        bus.publisher(),
+        vec![tickets.clone()],
+        OutboxSignal::default(),
+    );
+
+    assert_eq!(
+        relay.relay_pending().await.expect("relayed"),
+        0,
+        "its writer has not handed it over: the write may still be undone"
+    );
+    let held = tickets
+        .count_documents(doc! { "held": true, "outbox_pending": true })
+        .await
+        .expect("count");
+    assert_eq!(held, 1);
+}
+
+#[tokio::test]
+async fn a_handed_over_document_that_cannot_be_published_is_handed_back_to_the_read() {
+    let bus = bus().await;
+    let (tickets, log) = counted_tickets().await;
+    let signal = OutboxSignal::default();
+    let broken = TicketId::new();
+    let entry = OutboxEntry {
+        id: serde_json::from_value(serde_json::json!("bad-1")).expect("an id"),
+        subject: "ticket.deleted".into(),
+        payload: "{}".into(),
+        trace: None,
+    };
+    tickets
+        .insert_one(doc! {
+            "_id": broken,
+            "outbox": [mongodb::bson::to_bson(&entry).expect("bson")],
+            "outbox_pending": true,
+            "held": true,
+        })
+        .await
+        .expect("inserted");
+    assert!(signal.hand_over(tickets.name(), Bson::from(broken), vec![entry]));
+    let relay = OutboxRelay::new(bus.publisher(), vec![tickets.clone()], signal);
+    log.take();
+
+    let err = relay
+        .relay_pending()
+        .await
+        .expect_err("its event cannot go out");
+    assert!(format!("{err:#}").contains("ticket.deleted"), "{err:#}");
+    assert_eq!(
+        log.take(),
+        ["update", "find"],
+        "the hand-over marks nothing and hands it back; the read after it finds it, fails again"
+    );
+    let handed_back = tickets
+        .count_documents(doc! { "_id": broken, "held": false, "outbox_pending": true })
+        .await
+        .expect("count");
+    assert_eq!(
+        handed_back, 1,
+        "pending and no longer held: the read retries it"
     );
 }

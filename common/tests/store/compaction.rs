@@ -3,7 +3,7 @@
 
 use futures::future::join_all;
 use ticketing_common::{
-    events::{EventBus, OutboxRelay, OutboxSignal, Subject, TicketUpdated},
+    events::{EventBus, OutboxRelay, Subject, TicketUpdated},
     store::{UpdateFailure, Updated, VersionedStore},
     telemetry,
     testing::{self, EventProbe},
@@ -25,7 +25,7 @@ fn spawn_relay(bus: &EventBus, store: &VersionedStore<Item>) -> CancellationToke
     let relay = OutboxRelay::new(
         bus.publisher(),
         vec![store.collection()],
-        OutboxSignal::default(),
+        store.outbox_signal(),
     );
     tokio::spawn(relay.run(stop.clone()));
     stop

@@ -135,8 +135,16 @@ async fn a_legacy_base_left_behind_is_deleted_not_listed_when_the_store_opens() 
     store.create(item.clone(), vec![]).await.expect("create");
     let mut v0 = raw(&store, &item, 0).await;
     update(&store, &item, UNLISTED).await;
-    // The legacy release stopped after storing v1 (no longer listed) and before deleting v0;
-    // neither revision had a shelf then.
+    // The legacy release had released v1 (no longer listed) and left v0 behind; neither
+    // revision had a shelf then.
+    store
+        .collection()
+        .update_one(
+            doc! { "entity": item.id, "version": 1_i64 },
+            doc! { "$set": { "held": false } },
+        )
+        .await
+        .expect("released as the legacy release did");
     v0.remove("shelf");
     store_as_legacy(&store, v0).await;
 

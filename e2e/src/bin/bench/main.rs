@@ -25,10 +25,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use ticketing_common::{
     domain::{Money, UserId},
-    events::{EventBus, OutboxSignal, Subject},
+    events::{EventBus, OutboxRelay, OutboxSignal, Subject},
 };
 use ticketing_e2e::{Answer, Fleet, FleetOptions, Service, User, eventually};
 use tickets::{domain::Title, store::Tickets};
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::{
     measure::{IN_FLIGHT, Load, Measured, measure},
@@ -106,6 +107,8 @@ struct Bench<'f> {
     /// page is measured rather than cut off.
     reader: reqwest::Client,
     store: Tickets,
+    /// Stops the relay of the seeding writer's events with the bench (see `seeding_relay`).
+    _seeding_relay: DropGuard,
     /// The fleet's event bus: how far orders' replica has got is read from its consumer.
     bus: EventBus,
     raw: RawDatabase,
@@ -194,6 +197,15 @@ async fn run(fleet: &Fleet, plan: Plan) -> anyhow::Result<Outcome> {
     })
 }
 
+/// A writer hands its events to a relay in its own process (`events::outbox`), so the bench,
+/// writing through the tickets store, relays what it seeds, as the tickets service does.
+fn seeding_relay(bus: &EventBus, store: &Tickets, signal: OutboxSignal) -> DropGuard {
+    let stop = CancellationToken::new();
+    let relay = OutboxRelay::new(bus.publisher(), vec![store.outbox_collection()], signal);
+    tokio::spawn(relay.run(stop.clone()));
+    stop.drop_guard()
+}
+
 impl<'f> Bench<'f> {
     async fn new(fleet: &'f Fleet, plan: Plan) -> anyhow::Result<Self> {
         let seller = User::sign_up(fleet, "bench-seller").await?;
@@ -203,16 +215,15 @@ impl<'f> Bench<'f> {
             .context("no current user")
             .and_then(|id| UserId::parse(id).context("the current user's id"))?;
         let buyer = User::sign_up(fleet, "bench-buyer").await?;
-        let store = Tickets::open(
-            &fleet.mongo(Service::Tickets).await?,
-            OutboxSignal::default(),
-        )
-        .await
-        .context("opening the tickets store")?;
+        let signal = OutboxSignal::default();
+        let store = Tickets::open(&fleet.mongo(Service::Tickets).await?, signal.clone())
+            .await
+            .context("opening the tickets store")?;
         let bus = fleet
             .event_bus()
             .await
             .context("connecting to the fleet's bus")?;
+        let seeding_relay = seeding_relay(&bus, &store, signal);
         Ok(Self {
             fleet,
             seller,
@@ -223,6 +234,7 @@ impl<'f> Bench<'f> {
                 .build()
                 .context("building the HTTP client")?,
             store,
+            _seeding_relay: seeding_relay,
             bus,
             raw: RawDatabase::open(fleet).await?,
             tickets: Vec::new(),

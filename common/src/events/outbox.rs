@@ -198,6 +198,12 @@ impl OutboxRelay {
     /// Documents read per batch. Each holds a few events, so a batch stays far below a 16 MB
     /// reply, and 256 × their events is well inside the publisher's 5,000 unacked publishes.
     pub const BATCH_DOCUMENTS: usize = 256;
+    /// How long a wake-up waits for more hand-overs to share its batch. FerretDB runs the batch's
+    /// `update` as a read of every pending document (it cannot hand `$in` to its backend) and a
+    /// write of each match, so small batches pay that read again and again: measured at 20
+    /// pending, 8 ms to mark 1 document, 13 ms for 3, 32 ms for 20. A few milliseconds more on
+    /// an event's way out buys batches several times larger under load.
+    pub const LINGER: Duration = Duration::from_millis(10);
 
     pub fn new(
         publisher: Publisher,
@@ -240,6 +246,10 @@ impl OutboxRelay {
             tokio::select! {
                 () = self.signal.0.wake.notified() => {}
                 () = tokio::time::sleep(self.poll_interval) => read_due = true,
+                () = shutdown.cancelled() => break,
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Self::LINGER) => {}
                 () = shutdown.cancelled() => break,
             }
         }

@@ -42,6 +42,13 @@ pub(super) struct Revision<T> {
     /// with the relay (which lifts the hold once they are out). Repair releases what a writer
     /// that stopped left held. The field is `events::outbox::HELD_FIELD`.
     pub held: bool,
+    /// The relay batch a held revision was written in (`events::outbox::BATCH_FIELD`).
+    #[serde(
+        default,
+        rename = "outbox_batch",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub batch: Option<i64>,
     pub written_at: bson::DateTime,
 }
 
@@ -75,6 +82,7 @@ impl<T: Versioned> Revision<T> {
             state,
             outbox: Outbox::new(events),
             held,
+            batch: None,
             written_at: bson::DateTime::now(),
         }
     }
@@ -101,6 +109,7 @@ impl<T: Versioned> Revision<T> {
             state,
             outbox: Outbox::new(entries),
             held: has_events,
+            batch: None,
             written_at: bson::DateTime::now(),
         }
     }

@@ -154,7 +154,8 @@ fn ticket_document(i: usize) -> (String, Document) {
             "payload": payload.to_string(),
         }],
         "outbox_pending": true,
-        "held": false,
+        "held": true,
+        "outbox_batch": nonce,
         "written_at": DateTime::now(),
     };
     (key, document)

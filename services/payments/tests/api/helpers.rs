@@ -188,8 +188,10 @@ impl TestApp {
         testing::wait_until_handled(&self.bus, startup::SERVICE, subject, count).await;
     }
 
-    /// How many events on `subject` the stream holds now (see [`testing::published_count`]).
+    /// How many events on `subject` the stream holds once the service's outbox is empty (see
+    /// [`testing::published_count`]): the relay publishes a moment after the write.
     pub async fn published(&self, subject: Subject) -> u64 {
+        testing::wait_until_relayed(&self.payments.outbox_collection()).await;
         testing::published_count(&self.bus, subject).await
     }
 

@@ -20,10 +20,10 @@
 //! for JetStream, however many events it holds, plus one `find` for the documents it must read.
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::BTreeSet,
     sync::{
         Arc, Mutex, PoisonError,
-        atomic::{AtomicBool, AtomicI64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
     time::Duration,
 };
@@ -51,9 +51,6 @@ pub const PENDING_FIELD: &str = "outbox_pending";
 /// True while the document's writer holds its events (see "Two ways in"): the relay's read passes
 /// over it. Documents that never have a writer's hold (a payment) do not carry the field.
 pub const HELD_FIELD: &str = "held";
-/// The relay's batch a held document was written in ([`OutboxSignal::batch`]): the equality that
-/// lets the batch's `update` reach its own documents only (see [`mark_sent`]).
-pub const BATCH_FIELD: &str = "outbox_batch";
 
 /// A document's unpublished events and their marker; `#[serde(flatten)]` it into the document
 /// written together with the state change.
@@ -121,8 +118,6 @@ struct Pending {
     id: Bson,
     #[serde(default)]
     outbox: Vec<OutboxEntry>,
-    #[serde(default, rename = "outbox_batch")]
-    batch: Option<i64>,
 }
 
 /// How a writer tells its relay about events right after the write: by handing them over (see
@@ -130,25 +125,11 @@ struct Pending {
 #[derive(Clone, Default)]
 pub struct OutboxSignal(Arc<Signals>);
 
+#[derive(Default)]
 struct Signals {
     wake: Notify,
     pending_written: AtomicBool,
     handed_over: Mutex<Vec<HandedOver>>,
-    /// The batch documents written now belong to; the next one each time the relay takes the
-    /// hand-overs. Starts at random, so two processes' batches do not meet.
-    batch: AtomicI64,
-}
-
-impl Default for Signals {
-    fn default() -> Self {
-        let start = uuid::Uuid::new_v4().as_u64_pair().0 >> 2;
-        Self {
-            wake: Notify::new(),
-            pending_written: AtomicBool::new(false),
-            handed_over: Mutex::new(Vec::new()),
-            batch: AtomicI64::new(i64::try_from(start).unwrap_or_default()),
-        }
-    }
 }
 
 /// The events of one held document, handed to the relay by its writer.
@@ -168,23 +149,10 @@ impl OutboxSignal {
         self.0.wake.notify_one();
     }
 
-    /// The batch a held document written now belongs to: store it in the document's
-    /// [`BATCH_FIELD`], and hand it over with the document.
-    pub fn batch(&self) -> i64 {
-        self.0.batch.load(Ordering::SeqCst)
-    }
-
-    /// Hands the events of document `id` of `collection`, written `held` and pending in
-    /// `batch`, to the relay, which publishes them and then clears them and the hold. `false`
-    /// if the relay has too many waiting: the document stays held, and the store's repair
-    /// releases it.
-    pub fn hand_over(
-        &self,
-        collection: &str,
-        id: Bson,
-        batch: i64,
-        events: Vec<OutboxEntry>,
-    ) -> bool {
+    /// Hands the events of document `id` of `collection`, written `held` and pending, to the
+    /// relay, which publishes them and then clears them and the hold. `false` if the relay has
+    /// too many waiting: the document stays held, and the store's repair releases it.
+    pub fn hand_over(&self, collection: &str, id: Bson, events: Vec<OutboxEntry>) -> bool {
         let mut handed_over = self
             .0
             .handed_over
@@ -195,26 +163,21 @@ impl OutboxSignal {
         }
         handed_over.push(HandedOver {
             collection: collection.to_owned(),
-            document: Pending {
-                id,
-                outbox: events,
-                batch: Some(batch),
-            },
+            document: Pending { id, outbox: events },
         });
         drop(handed_over);
         self.0.wake.notify_one();
         true
     }
 
-    /// Takes what was handed over, and starts the next batch.
     fn take_handed_over(&self) -> Vec<HandedOver> {
-        let mut handed_over = self
-            .0
-            .handed_over
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        self.0.batch.fetch_add(1, Ordering::SeqCst);
-        std::mem::take(&mut *handed_over)
+        std::mem::take(
+            &mut *self
+                .0
+                .handed_over
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 
     fn take_pending_written(&self) -> bool {
@@ -386,13 +349,8 @@ impl OutboxRelay {
     ) -> anyhow::Result<usize> {
         let (sent, failures) = self.publish(documents).await;
         let published = sent.iter().map(|id| documents[*id].outbox.len()).sum();
-        let sent_documents = sent.iter().map(|i| &documents[*i]);
-        match source {
-            Source::HandedOver => mark_batches_sent(collection, sent_documents).await?,
-            Source::Found => {
-                mark_sent(collection, sent_documents.map(|d| d.id.clone()).collect()).await?;
-            }
-        }
+        let ids: Vec<Bson> = sent.iter().map(|i| documents[*i].id.clone()).collect();
+        mark_sent(collection, ids).await?;
         let Some(first) = failures.into_iter().next() else {
             return Ok(published);
         };
@@ -528,52 +486,13 @@ async fn read_pending(
 /// its backend: the plain boolean narrows the read to the pending documents, where `$in` alone
 /// had every document of the collection decoded (3 s at 10,000 documents, measured).
 async fn mark_sent(collection: &Collection<Document>, ids: Vec<Bson>) -> anyhow::Result<()> {
-    mark(collection, doc! { PENDING_FIELD: true }, ids).await
-}
-
-/// [`mark_sent`] for handed-over documents, narrowed further: one `update` per relay batch they
-/// were written in (one, or two when a write straddled the start of a batch), each selecting by
-/// that batch. Every pending document is also every document in flight, so under load the
-/// pending flag alone had FerretDB read hundreds of documents to mark a few (measured: seeding
-/// 9,000 tickets, the relay fell to 118 a second); the batch reads about as many as it marks.
-async fn mark_batches_sent<'d>(
-    collection: &Collection<Document>,
-    documents: impl Iterator<Item = &'d Pending>,
-) -> anyhow::Result<()> {
-    let mut batches: BTreeMap<Option<i64>, Vec<Bson>> = BTreeMap::new();
-    for document in documents {
-        batches
-            .entry(document.batch)
-            .or_default()
-            .push(document.id.clone());
-    }
-    for (batch, ids) in batches {
-        let filter = match batch {
-            Some(batch) => doc! { BATCH_FIELD: batch },
-            None => doc! { PENDING_FIELD: true },
-        };
-        mark(collection, filter, ids).await?;
-    }
-    Ok(())
-}
-
-async fn mark(
-    collection: &Collection<Document>,
-    filter: Document,
-    ids: Vec<Bson>,
-) -> anyhow::Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    let mut filter = filter;
-    filter.insert("_id", doc! { "$in": ids });
     collection
         .update_many(
-            filter,
-            doc! {
-                "$set": { OUTBOX_FIELD: [], PENDING_FIELD: false, HELD_FIELD: false },
-                "$unset": { BATCH_FIELD: "" },
-            },
+            doc! { PENDING_FIELD: true, "_id": { "$in": ids } },
+            doc! { "$set": { OUTBOX_FIELD: [], PENDING_FIELD: false, HELD_FIELD: false } },
         )
         .await
         .context("marking events sent")?;

@@ -65,10 +65,7 @@ use revision::Revision;
 use crate::{
     app::Worker,
     domain::Version,
-    events::{
-        HandleError, OutboxEntry, OutboxSignal,
-        outbox::{BATCH_FIELD, PENDING_FIELD},
-    },
+    events::{HandleError, OutboxEntry, OutboxSignal, outbox::PENDING_FIELD},
     mongo::{ensure_index, is_duplicate_key},
 };
 
@@ -254,13 +251,6 @@ impl<T: Versioned> VersionedStore<T> {
             false,
         )
         .await?;
-        ensure_index(
-            &revisions,
-            doc! { BATCH_FIELD: 1 },
-            &format!("{name}_outbox_batch"),
-            false,
-        )
-        .await?;
         let store = Self {
             revisions,
             signal,
@@ -348,7 +338,7 @@ impl<T: Versioned> VersionedStore<T> {
             state.version() == Version::INITIAL,
             "a new entity starts at version 0"
         );
-        let revision = self.in_batch(Revision::initial(state, events));
+        let revision = Revision::initial(state, events);
         let inserted = self.insert(&revision).await?;
         if inserted {
             self.hand_over(&revision);
@@ -508,7 +498,7 @@ impl<T: Versioned> VersionedStore<T> {
             self.delete(dead).await?;
         }
         let is_final = state.is_final();
-        let next = self.in_batch(current.revision.successor(state, events));
+        let next = current.revision.successor(state, events);
         if !self.insert(&next).await? {
             return Ok(Saved::Superseded);
         }
@@ -577,25 +567,17 @@ impl<T: Versioned> VersionedStore<T> {
         Ok(newest.is_some_and(|newest| newest.revision.descends_from(revision)))
     }
 
-    /// A held revision belongs to the relay's current batch, which its hand-over names.
-    fn in_batch(&self, mut revision: Revision<T>) -> Revision<T> {
-        revision.batch = revision.held.then(|| self.signal.batch());
-        revision
-    }
-
     /// Hands the events of a revision that stands (new, proven or final) to the relay, which
     /// lifts its hold once they are out. Should the relay refuse, repair releases it instead.
     fn hand_over(&self, revision: &Revision<T>) {
-        let Some(batch) = revision.batch.filter(|_| revision.held) else {
+        if !revision.held {
             return;
-        };
+        }
         let id = Bson::String(revision.key.clone());
-        if !self.signal.hand_over(
-            self.revisions.name(),
-            id,
-            batch,
-            revision.outbox.outbox.clone(),
-        ) {
+        if !self
+            .signal
+            .hand_over(self.revisions.name(), id, revision.outbox.outbox.clone())
+        {
             tracing::debug!(key = %revision.key, "the relay has too many events waiting; repair will release these");
         }
     }

@@ -42,13 +42,6 @@ pub(super) struct Revision<T> {
     /// with the relay (which lifts the hold once they are out). Repair releases what a writer
     /// that stopped left held. The field is `events::outbox::HELD_FIELD`.
     pub held: bool,
-    /// The relay batch a held revision was written in (`events::outbox::BATCH_FIELD`).
-    #[serde(
-        default,
-        rename = "outbox_batch",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub batch: Option<i64>,
     pub written_at: bson::DateTime,
 }
 
@@ -82,7 +75,6 @@ impl<T: Versioned> Revision<T> {
             state,
             outbox: Outbox::new(events),
             held,
-            batch: None,
             written_at: bson::DateTime::now(),
         }
     }
@@ -109,7 +101,6 @@ impl<T: Versioned> Revision<T> {
             state,
             outbox: Outbox::new(entries),
             held: has_events,
-            batch: None,
             written_at: bson::DateTime::now(),
         }
     }

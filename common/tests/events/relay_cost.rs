@@ -176,7 +176,6 @@ async fn hand_over_held(
     for i in 0..count {
         let (mut document, ids) = ticket_document(i % 2 == 0);
         document.insert("held", true);
-        document.insert("outbox_batch", signal.batch());
         tickets
             .insert_one(document.clone())
             .await
@@ -185,7 +184,7 @@ async fn hand_over_held(
             mongodb::bson::from_bson(document.get("outbox").expect("outbox").clone())
                 .expect("entries");
         let id = document.get("_id").expect("an id").clone();
-        assert!(signal.hand_over(tickets.name(), id, signal.batch(), entries));
+        assert!(signal.hand_over(tickets.name(), id, entries));
         handed.push(ids);
     }
     handed
@@ -266,12 +265,7 @@ async fn a_handed_over_document_that_cannot_be_published_is_handed_back_to_the_r
         })
         .await
         .expect("inserted");
-    assert!(signal.hand_over(
-        tickets.name(),
-        Bson::from(broken),
-        signal.batch(),
-        vec![entry]
-    ));
+    assert!(signal.hand_over(tickets.name(), Bson::from(broken), vec![entry]));
     let relay = OutboxRelay::new(bus.publisher(), vec![tickets.clone()], signal);
     log.take();
 
@@ -293,48 +287,4 @@ async fn a_handed_over_document_that_cannot_be_published_is_handed_back_to_the_r
         handed_back, 1,
         "pending and no longer held: the read retries it"
     );
-}
-
-#[tokio::test]
-async fn each_batch_of_hand_overs_is_marked_by_its_own_update_and_nothing_else() {
-    let bus = bus().await;
-    let (tickets, log) = counted_tickets().await;
-    let signal = OutboxSignal::default();
-    let first = signal.batch();
-    let mut handed = Vec::new();
-    for batch in [first, first, first + 1] {
-        let (mut document, _) = ticket_document(false);
-        document.insert("held", true);
-        document.insert("outbox_batch", batch);
-        tickets
-            .insert_one(document.clone())
-            .await
-            .expect("inserted");
-        let entries: Vec<OutboxEntry> =
-            mongodb::bson::from_bson(document.get("outbox").expect("outbox").clone())
-                .expect("entries");
-        handed.push((document.get("_id").expect("an id").clone(), batch, entries));
-    }
-    // Written in the first batch too, but its writer has not proven it yet.
-    let (mut unproven, _) = ticket_document(false);
-    unproven.insert("held", true);
-    unproven.insert("outbox_batch", first);
-    tickets.insert_one(unproven).await.expect("inserted");
-    for (id, batch, entries) in handed {
-        assert!(signal.hand_over(tickets.name(), id, batch, entries));
-    }
-    let relay = OutboxRelay::new(bus.publisher(), vec![tickets.clone()], signal);
-    log.take();
-
-    assert_eq!(relay.relay_pending().await.expect("relayed"), 3);
-    assert_eq!(
-        log.take(),
-        ["update", "update", "find"],
-        "one update per batch"
-    );
-    let still_held = tickets
-        .count_documents(doc! { "held": true, "outbox_pending": true, "outbox_batch": first })
-        .await
-        .expect("count");
-    assert_eq!(still_held, 1, "the unproven one is left to its writer");
 }

@@ -154,8 +154,7 @@ fn ticket_document(i: usize) -> (String, Document) {
             "payload": payload.to_string(),
         }],
         "outbox_pending": true,
-        "held": true,
-        "outbox_batch": nonce,
+        "held": false,
         "written_at": DateTime::now(),
     };
     (key, document)

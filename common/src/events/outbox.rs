@@ -226,9 +226,9 @@ impl OutboxRelay {
         self
     }
 
-    /// Relays until `shutdown`, then drains what is pending one last time. Hand-overs go out as
-    /// soon as they come; the collections are read at start, on every poll, after a writer's
-    /// [`OutboxSignal::notify`], and after a hand-over that could not be published.
+    /// Relays until `shutdown`, then drains what is pending one last time. Hand-overs go out
+    /// within [`Self::LINGER`] of coming; the collections are read at start, on every poll, after
+    /// a writer's [`OutboxSignal::notify`], and after a hand-over that could not be published.
     pub async fn run(self, shutdown: CancellationToken) {
         tracing::info!("outbox relay started");
         let mut read_due = true;
@@ -267,7 +267,7 @@ impl OutboxRelay {
         Ok(handed_over? + found?)
     }
 
-    /// Publishes what writers handed over, one batch per collection: one `update` each, no read.
+    /// Publishes what writers handed over, in batches per collection: one `update` each, no read.
     /// Documents whose events did not all get acked are handed back to the collection (their hold
     /// lifted), where the next read finds them.
     async fn relay_handed_over(&self) -> anyhow::Result<usize> {
@@ -288,16 +288,19 @@ impl OutboxRelay {
             let documents: Vec<Pending> = mine.into_iter().map(|handed| handed.document).collect();
             let mut backlog = Backlog::default();
             backlog.saw(&documents);
-            let relayed = self
-                .relay_documents(collection, &documents, Source::HandedOver)
-                .await;
-            backlog.record(collection);
-            match relayed {
-                Ok(count) => published += count,
-                Err(err) => {
-                    first_failure.get_or_insert(err);
+            // In batches as large as a read's, so the publishes awaiting acks stay as bounded.
+            for batch in documents.chunks(self.batch_documents) {
+                match self
+                    .relay_documents(collection, batch, Source::HandedOver)
+                    .await
+                {
+                    Ok(count) => published += count,
+                    Err(err) => {
+                        first_failure.get_or_insert(err);
+                    }
                 }
             }
+            backlog.record(collection);
         }
         for stray in handed_over {
             tracing::warn!(collection = %stray.collection, "events handed over for a collection this relay does not serve; repair releases them");

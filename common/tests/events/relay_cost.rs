@@ -288,3 +288,22 @@ async fn a_handed_over_document_that_cannot_be_published_is_handed_back_to_the_r
         "pending and no longer held: the read retries it"
     );
 }
+
+#[tokio::test]
+async fn hand_overs_go_out_in_batches_as_large_as_a_read() {
+    let bus = bus().await;
+    let (tickets, log) = counted_tickets().await;
+    let signal = OutboxSignal::default();
+    let documents = hand_over_held(&tickets, &signal, 25).await;
+    let events: usize = documents.iter().map(Vec::len).sum();
+    let relay =
+        OutboxRelay::new(bus.publisher(), vec![tickets.clone()], signal).with_batch_documents(10);
+    log.take();
+
+    assert_eq!(relay.relay_pending().await.expect("relayed"), events);
+    assert_eq!(
+        log.take(),
+        ["update", "update", "update", "find"],
+        "batches of 10, 10 and 5, so the publishes awaiting acks stay bounded"
+    );
+}

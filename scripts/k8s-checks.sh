@@ -101,8 +101,10 @@ cargo build --quiet --locked -p infra-checks --bin render
 RENDER=${CARGO_TARGET_DIR:-$ROOT/target}/debug/render
 RENDERED=$STATE_DIR/k8s-rendered
 mkdir -p "$RENDERED"
+# The root named, not the one compiled in: with a shared CARGO_TARGET_DIR the binary may have been
+# built from another checkout of the repository (CI's clone), which need not exist any more.
 for variant in minikube gke; do
-  "$RENDER" "$variant" > "$RENDERED/$variant.yaml"
+  INFRA_CHECKS_ROOT=$ROOT "$RENDER" "$variant" > "$RENDERED/$variant.yaml"
 done
 
 failed=0

@@ -6,12 +6,13 @@
 //! `Nats-Msg-Id` makes that second publish a no-op.
 //!
 //! # Two ways in
-//! - **Handed over.** A document written `held` (a store's revision) is the writer's until it
-//!   knows the write stands; then it hands the events to the relay in memory
-//!   ([`OutboxSignal::hand_over`]), and the relay publishes them without reading them back. One
-//!   `update` per batch then clears them and the hold together, so a change costs no separate
-//!   release and no read by the relay. A writer that stops first leaves the document held, and the
-//!   store's repair releases it to the second way.
+//! - **Handed over.** A store's writer hands the events to the relay in memory once it knows the
+//!   write stands ([`OutboxSignal::hand_over`]), and the relay publishes them without reading them
+//!   back. One `update` per batch then clears them (and a change's hold) together, so a change
+//!   costs no separate release and no read by the relay. A change is written `held` until then; a
+//!   writer that stops first leaves it held, and the store's repair releases it to the second way.
+//!   A new entity's events are pending at once (nothing can prove it stale), so after a crash the
+//!   relay's first read finds them.
 //! - **Found.** Pending documents that nobody holds (a payment, a revision released by repair, a
 //!   hand-over whose publish failed) are read by the relay: at start, on every poll, and whenever a
 //!   writer calls [`OutboxSignal::notify`].

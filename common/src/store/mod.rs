@@ -28,9 +28,9 @@
 //! proves `v-1` was still there, so `v` is the live successor. None deleted means either someone
 //! helped (an in-flight successor of ours did it) or we are a ghost; reading the entity tells
 //! which: the newest revision is ours or lists our nonce in its lineage, or we are a ghost and
-//! delete ourselves. A revision with events is written `held`: its writer hands the events to the
-//! relay only once the proof is made (a new entity needs none), and the relay's read passes over
-//! it meanwhile. A final state (one that never changes again, like a paid or cancelled order) is
+//! delete ourselves. A change with events is written `held`: its writer hands the events to the
+//! relay only once the proof is made, and the relay's read passes over it meanwhile (a new
+//! entity needs no proof: its events are pending at once, and handed over too). A final state (one that never changes again, like a paid or cancelled order) is
 //! never compacted, so its version is never reused, and it skips the proof.
 //!
 //! # Why shelves
@@ -568,9 +568,10 @@ impl<T: Versioned> VersionedStore<T> {
     }
 
     /// Hands the events of a revision that stands (new, proven or final) to the relay, which
-    /// lifts its hold once they are out. Should the relay refuse, repair releases it instead.
+    /// clears them (and lifts a hold) once they are out. Should the relay refuse, a new entity's
+    /// events wait for the relay's read, a held revision's for repair.
     fn hand_over(&self, revision: &Revision<T>) {
-        if !revision.held {
+        if revision.outbox.outbox.is_empty() {
             return;
         }
         let id = Bson::String(revision.key.clone());

@@ -61,10 +61,10 @@ fn fresh_nonce() -> i64 {
 }
 
 impl<T: Versioned> Revision<T> {
-    /// The first revision of a new entity, held for its writer to hand its events over.
+    /// The first revision of a new entity, its events pending at once: nothing can prove it
+    /// stale, so a relay started after a crash publishes them without waiting for repair.
     pub fn initial(state: T, events: Vec<OutboxEntry>) -> Self {
         let nonce = fresh_nonce();
-        let held = !events.is_empty();
         Self {
             key: key(state.id(), state.version(), nonce),
             entity: state.id().into(),
@@ -74,7 +74,7 @@ impl<T: Versioned> Revision<T> {
             shelf: state.shelf(),
             state,
             outbox: Outbox::new(events),
-            held,
+            held: false,
             written_at: bson::DateTime::now(),
         }
     }

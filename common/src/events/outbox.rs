@@ -150,9 +150,10 @@ impl OutboxSignal {
         self.0.wake.notify_one();
     }
 
-    /// Hands the events of document `id` of `collection`, written `held` and pending, to the
-    /// relay, which publishes them and then clears them and the hold. `false` if the relay has
-    /// too many waiting: the document stays held, and the store's repair releases it.
+    /// Hands the events of document `id` of `collection`, written pending (and `held`, for a
+    /// change), to the relay, which publishes them and then clears them and any hold. `false` if
+    /// the relay has too many waiting: a held document stays held until the store's repair
+    /// releases it; one not held waits for the relay's next read.
     pub fn hand_over(&self, collection: &str, id: Bson, events: Vec<OutboxEntry>) -> bool {
         let mut handed_over = self
             .0

@@ -30,8 +30,9 @@
 //! which: the newest revision is ours or lists our nonce in its lineage, or we are a ghost and
 //! delete ourselves. A change with events is written `held`: its writer hands the events to the
 //! relay only once the proof is made, and the relay's read passes over it meanwhile (a new
-//! entity needs no proof: its events are pending at once, and handed over too). A final state (one that never changes again, like a paid or cancelled order) is
-//! never compacted, so its version is never reused, and it skips the proof.
+//! entity needs no proof: its events are pending at once, and handed over too). A final state
+//! (one that never changes again, like a paid or cancelled order) is never compacted, so its
+//! version is never reused, and it skips the proof.
 //!
 //! # Why shelves
 //! A list page finds its entities by *equality* on one top-level field, `shelf`, which the entity

@@ -67,7 +67,7 @@ use crate::{
     app::Worker,
     domain::Version,
     events::{HandleError, OutboxEntry, OutboxSignal, outbox::PENDING_FIELD},
-    mongo::{ensure_index, is_duplicate_key},
+    mongo::{GroupInsert, ensure_index},
 };
 
 /// An entity kept by a [`VersionedStore`].
@@ -203,6 +203,8 @@ enum Saved {
 /// Entities of one kind, in the collection `<name>`.
 pub struct VersionedStore<T: Versioned> {
     revisions: Collection<Revision<T>>,
+    /// Every revision is stored through it: writers of the same moment share one `insert`.
+    inserts: GroupInsert<Revision<T>>,
     signal: OutboxSignal,
     _entity: PhantomData<T>,
 }
@@ -211,6 +213,7 @@ impl<T: Versioned> Clone for VersionedStore<T> {
     fn clone(&self) -> Self {
         Self {
             revisions: self.revisions.clone(),
+            inserts: self.inserts.clone(),
             signal: self.signal.clone(),
             _entity: PhantomData,
         }
@@ -253,6 +256,7 @@ impl<T: Versioned> VersionedStore<T> {
         )
         .await?;
         let store = Self {
+            inserts: GroupInsert::new(revisions.clone()),
             revisions,
             signal,
             _entity: PhantomData,
@@ -597,13 +601,13 @@ impl<T: Versioned> VersionedStore<T> {
         Ok(())
     }
 
-    /// Inserts the revision; `false` if its key is taken.
+    /// Inserts the revision (grouped with other writers' of the moment); `false` if its key is
+    /// taken.
     async fn insert(&self, revision: &Revision<T>) -> anyhow::Result<bool> {
-        match self.revisions.insert_one(revision).await {
-            Ok(_) => Ok(true),
-            Err(err) if is_duplicate_key(&err) => Ok(false),
-            Err(err) => Err(anyhow::Error::new(err).context(format!("storing {}", revision.key))),
-        }
+        self.inserts
+            .insert(revision.clone())
+            .await
+            .with_context(|| format!("storing {}", revision.key))
     }
 }
 

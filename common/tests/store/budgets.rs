@@ -8,7 +8,7 @@ use ticketing_common::{
     store::{Applied, Change, UpdateFailure, Updated, Versioned, VersionedStore},
 };
 
-use crate::helpers::{Item, counted_store};
+use crate::helpers::{Item, counted_store, documents_of};
 
 #[tokio::test]
 async fn creating_is_one_insert() {
@@ -21,6 +21,34 @@ async fn creating_is_one_insert() {
             .expect("create")
     );
     assert_eq!(log.take(), ["insert"]);
+}
+
+#[tokio::test]
+async fn writers_of_the_same_moment_share_one_insert_and_each_learns_its_fate() {
+    let (store, log, _db) = counted_store().await;
+    let items: Vec<Item> = (0..32).map(|i| Item::new(&format!("item {i}"))).collect();
+    let twice = items[7].clone();
+    let creates = items
+        .iter()
+        .chain(std::iter::once(&twice))
+        .map(|item| store.create(item.clone(), vec![item.event()]));
+    let created = futures::future::join_all(creates).await;
+
+    let created: Vec<bool> = created.into_iter().map(|c| c.expect("create")).collect();
+    assert_eq!(
+        created.iter().filter(|stored| **stored).count(),
+        32,
+        "every item stored once: the second create of item 7 is refused, {created:?}"
+    );
+    assert!(created[..32].iter().all(|stored| *stored) && !created[32]);
+    assert_eq!(
+        log.take(),
+        ["insert"],
+        "on one thread all 33 wait before the first is sent: one command carries them"
+    );
+    for item in &items {
+        assert_eq!(documents_of(&store, item.id).await, 1);
+    }
 }
 
 #[tokio::test]

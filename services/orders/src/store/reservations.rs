@@ -15,7 +15,7 @@ use mongodb::{Collection, Database, bson::doc};
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{OrderId, OrderStatus, TicketId},
-    mongo::{ensure_index, is_duplicate_key},
+    mongo::{GroupInsert, ensure_index},
 };
 
 use super::Orders;
@@ -33,6 +33,8 @@ struct Reservation {
 #[derive(Clone)]
 pub struct Reservations {
     collection: Collection<Reservation>,
+    /// Holds taken at the same moment share one `insert`; each is still decided on its own.
+    holds: GroupInsert<Reservation>,
 }
 
 impl Reservations {
@@ -49,7 +51,10 @@ impl Reservations {
             true,
         )
         .await?;
-        Ok(Self { collection })
+        Ok(Self {
+            holds: GroupInsert::new(collection.clone()),
+            collection,
+        })
     }
 
     /// Holds `ticket` for `order`; `false` if another order holds it.
@@ -60,11 +65,10 @@ impl Reservations {
             order_id: order,
             reserved_at: Utc::now(),
         };
-        match self.collection.insert_one(&reservation).await {
-            Ok(_) => Ok(true),
-            Err(err) if is_duplicate_key(&err) => Ok(false),
-            Err(err) => Err(anyhow::Error::new(err).context(format!("reserving ticket {ticket}"))),
-        }
+        self.holds
+            .insert(reservation)
+            .await
+            .with_context(|| format!("reserving ticket {ticket}"))
     }
 
     /// Lets go of `ticket` if `order` holds it; a no-op otherwise.

@@ -1,6 +1,8 @@
 //! MongoDB access shared by every service: the client for the service's own database, the ping
-//! that tells whether the server answers (start-up waits on it, `/readyz` asks it), and
-//! recognising a unique-index violation.
+//! that tells whether the server answers (start-up waits on it, `/readyz` asks it), recognising
+//! a unique-index violation, and inserts grouped into shared commands ([`GroupInsert`]).
+
+mod group_insert;
 
 use std::time::Duration;
 
@@ -12,6 +14,8 @@ use mongodb::{
     error::{ErrorKind, WriteFailure},
     options::{ClientOptions, IndexOptions},
 };
+
+pub use group_insert::GroupInsert;
 
 use crate::{
     config::{self, MongoConfig},

@@ -43,9 +43,10 @@
 //! page nothing. MongoDB serves the same query from the `(shelf, entity, version)` index.
 //!
 //! Round trips: create 1; update 3 (read, insert, delete base); apply a replica version 3 (a
-//! first version 1). The events then cost the relay a share of one `update` per batch
-//! (`events::outbox`, "Two ways in"). [`VersionedStore::repair`] finishes what a writer that
-//! stopped halfway left held.
+//! first version 1). Inserts of the same moment share one command ([`GroupInsert`]), so under
+//! load an insert costs the server a fraction of a lone one. The events then cost the relay a
+//! share of one `update` per batch (`events::outbox`, "Two ways in").
+//! [`VersionedStore::repair`] finishes what a writer that stopped halfway left held.
 
 mod revision;
 mod upgrade;

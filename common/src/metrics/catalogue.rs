@@ -45,9 +45,14 @@ pub const EXPIRATION_LATENESS: &str = "ticketing_expiration_lateness_seconds";
 pub const EXPIRATION_JOBS_PENDING: &str = "ticketing_expiration_jobs_pending";
 /// What became of payments, by `outcome` ([`PaymentOutcome`]).
 pub const PAYMENTS: &str = "ticketing_payments_total";
+/// Documents inserted through a group insert (`crate::mongo::GroupInsert`), by `collection`.
+pub const INSERTED_DOCUMENTS: &str = "ticketing_inserted_documents_total";
+/// The `insert` commands that carried them, by `collection`: documents per command is how much
+/// the grouping saves the database (1 when idle).
+pub const INSERT_COMMANDS: &str = "ticketing_insert_commands_total";
 
 /// Every figure above (the dashboard, `infra/grafana/ticketing-dashboard.json`, shows each).
-pub const ALL: [&str; 14] = [
+pub const ALL: [&str; 16] = [
     HTTP_REQUESTS,
     HTTP_REQUEST_DURATION,
     EVENTS_PUBLISHED,
@@ -62,6 +67,8 @@ pub const ALL: [&str; 14] = [
     EXPIRATION_LATENESS,
     EXPIRATION_JOBS_PENDING,
     PAYMENTS,
+    INSERTED_DOCUMENTS,
+    INSERT_COMMANDS,
 ];
 
 /// Request latency: the API answers in milliseconds; 30 s is the request timeout.
@@ -153,6 +160,16 @@ pub(super) fn describe() {
         Unit::Count,
         "Payments by outcome (succeeded, declined, invalid, gateway_error, refunded)."
     );
+    describe_counter!(
+        INSERTED_DOCUMENTS,
+        Unit::Count,
+        "Documents inserted through a group insert, by collection."
+    );
+    describe_counter!(
+        INSERT_COMMANDS,
+        Unit::Count,
+        "Insert commands that carried them, by collection."
+    );
 }
 
 /// One answered request. `route` is the matched template, or [`http::UNMATCHED`](super::http::UNMATCHED).
@@ -210,6 +227,13 @@ pub fn event_terminated(subject: &str, consumer: &str, reason: EventTermination)
     };
     counter!(EVENTS_TERMINATED, "subject" => subject.to_owned(), "consumer" => consumer.to_owned(), "reason" => reason)
         .increment(1);
+}
+
+/// One `insert` command of a group insert carried `documents` into `collection`.
+pub fn insert_command(collection: &str, documents: usize) {
+    counter!(INSERT_COMMANDS, "collection" => collection.to_owned()).increment(1);
+    counter!(INSERTED_DOCUMENTS, "collection" => collection.to_owned())
+        .increment(u64::try_from(documents).unwrap_or(u64::MAX));
 }
 
 /// What the outbox relay found pending in `collection` on one pass.

@@ -27,8 +27,8 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 pub use catalogue::{
     EventRetry, EventTermination, PaymentOutcome, consumer_state, event_handled, event_published,
-    event_retried, event_terminated, expiration_fired, expiration_jobs_pending, outbox_backlog,
-    payment,
+    event_retried, event_terminated, expiration_fired, expiration_jobs_pending, insert_command,
+    outbox_backlog, payment,
 };
 #[cfg(feature = "testing")]
 pub use read::sample;

@@ -23,8 +23,10 @@ use serde::Serialize;
 use tokio::sync::oneshot;
 
 use super::DUPLICATE_KEY;
+use crate::metrics;
 
-/// One document's fate: stored, or refused because a unique index already holds its key.
+/// One document's fate: stored (`true`), refused because a unique index already holds its key
+/// (`false`), or not known to be stored (an error).
 type Outcome = Result<bool, anyhow::Error>;
 
 /// Inserts into one collection, grouped as described in the module docs. Clones share the group.
@@ -113,6 +115,7 @@ impl<T: Serialize + Send + Sync + 'static> GroupInsert<T> {
             .into_iter()
             .map(|waiting| (waiting.document, waiting.reply))
             .unzip();
+        metrics::insert_command(&self.collection.namespace().to_string(), documents.len());
         let outcomes = match self.collection.insert_many(&documents).ordered(false).await {
             Ok(_) => documents.iter().map(|_| Ok(true)).collect(),
             Err(err) => outcomes_of(&err, documents.len(), self.collection.name()),

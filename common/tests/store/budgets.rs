@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{TicketId, Version},
     events::OutboxSignal,
+    metrics::{self, catalogue},
     store::{Applied, Change, UpdateFailure, Updated, Versioned, VersionedStore},
 };
 
@@ -25,6 +26,7 @@ async fn creating_is_one_insert() {
 
 #[tokio::test]
 async fn writers_of_the_same_moment_share_one_insert_and_each_learns_its_fate() {
+    metrics::install();
     let (store, log, _db) = counted_store().await;
     let items: Vec<Item> = (0..32).map(|i| Item::new(&format!("item {i}"))).collect();
     let twice = items[7].clone();
@@ -49,6 +51,17 @@ async fn writers_of_the_same_moment_share_one_insert_and_each_learns_its_fate() 
     for item in &items {
         assert_eq!(documents_of(&store, item.id).await, 1);
     }
+    let collection = store.collection().namespace().to_string();
+    let labels = [("collection", collection.as_str())];
+    assert_eq!(
+        metrics::sample(catalogue::INSERT_COMMANDS, &labels),
+        Some(1.0)
+    );
+    assert_eq!(
+        metrics::sample(catalogue::INSERTED_DOCUMENTS, &labels),
+        Some(33.0),
+        "the figures tell the operator how many writers shared a command"
+    );
 }
 
 #[tokio::test]

@@ -11,10 +11,16 @@
 //! Every document is still its own write, as with `insert_one`: MongoDB and FerretDB both report
 //! a unique-key violation per document of an unordered insert, so the insert of a version claim
 //! stays the atomic compare-and-set it was (`crate::store`, "Why inserts").
+//!
+//! One command is on its way per collection at a time, so one that never gets an answer would
+//! hold up every later insert of the collection (the driver has no socket timeout). A command
+//! therefore gets [`GroupInsert::SEND_TIMEOUT`]: past it, its writers learn their documents' fate
+//! is unknown, as after a lost connection, and the next group goes.
 
 use std::{
     mem,
     sync::{Arc, Mutex, PoisonError},
+    time::Duration,
 };
 
 use anyhow::Context;
@@ -33,6 +39,7 @@ type Outcome = Result<bool, anyhow::Error>;
 pub struct GroupInsert<T: Send + Sync> {
     collection: Collection<T>,
     queue: Arc<Mutex<Queue<T>>>,
+    send_timeout: Duration,
 }
 
 impl<T: Send + Sync> Clone for GroupInsert<T> {
@@ -40,6 +47,7 @@ impl<T: Send + Sync> Clone for GroupInsert<T> {
         Self {
             collection: self.collection.clone(),
             queue: self.queue.clone(),
+            send_timeout: self.send_timeout,
         }
     }
 }
@@ -60,6 +68,9 @@ impl<T: Serialize + Send + Sync + 'static> GroupInsert<T> {
     /// documents and bytes for the documents our services write, and already past the point
     /// where a larger group saves anything measurable.
     pub const MAX_GROUP: usize = 128;
+    /// How long a command may go unanswered: an insert of a group takes milliseconds, and a
+    /// request gives up after 30 s anyway.
+    pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
     pub fn new(collection: Collection<T>) -> Self {
         Self {
@@ -68,7 +79,14 @@ impl<T: Serialize + Send + Sync + 'static> GroupInsert<T> {
                 waiting: Vec::new(),
                 sending: false,
             })),
+            send_timeout: Self::SEND_TIMEOUT,
         }
+    }
+
+    /// The same, with commands unanswered after `timeout` given up on (tests use a tiny one).
+    pub fn with_send_timeout(mut self, timeout: Duration) -> Self {
+        self.send_timeout = timeout;
+        self
     }
 
     /// Inserts `document`: `true` once stored, `false` if a unique index already holds its key.
@@ -116,9 +134,27 @@ impl<T: Serialize + Send + Sync + 'static> GroupInsert<T> {
             .map(|waiting| (waiting.document, waiting.reply))
             .unzip();
         metrics::insert_command(&self.collection.namespace().to_string(), documents.len());
-        let outcomes = match self.collection.insert_many(&documents).ordered(false).await {
-            Ok(_) => documents.iter().map(|_| Ok(true)).collect(),
-            Err(err) => outcomes_of(&err, documents.len(), self.collection.name()),
+        let insert = self.collection.insert_many(&documents).ordered(false);
+        let outcomes = match tokio::time::timeout(self.send_timeout, insert).await {
+            Ok(Ok(_)) => documents.iter().map(|_| Ok(true)).collect(),
+            Ok(Err(err)) => outcomes_of(&err, documents.len(), self.collection.name()),
+            Err(_) => {
+                let collection = self.collection.name();
+                let timeout = self.send_timeout;
+                tracing::warn!(
+                    collection,
+                    documents = documents.len(),
+                    ?timeout,
+                    "an insert got no answer in time; its writers are told their documents may or may not be stored"
+                );
+                (0..documents.len())
+                    .map(|_| {
+                        Err(anyhow::anyhow!(
+                            "inserting into {collection}: no answer within {timeout:?}; the document may or may not be stored"
+                        ))
+                    })
+                    .collect()
+            }
         };
         for (reply, outcome) in replies.into_iter().zip(outcomes) {
             // The writer may have gone away; its document's fate is the same either way.

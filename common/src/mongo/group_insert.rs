@@ -226,3 +226,56 @@ fn outcomes_of(err: &mongodb::error::Error, documents: usize, collection: &str) 
     }
     outcomes
 }
+
+#[cfg(test)]
+mod tests {
+    use mongodb::{
+        bson::{self, doc},
+        error::{Error, InsertManyError},
+    };
+
+    use super::*;
+
+    fn insert_many_error(failure: bson::Document) -> Error {
+        let failure: InsertManyError = bson::from_document(failure).expect("an InsertManyError");
+        Error::from(ErrorKind::InsertMany(failure))
+    }
+
+    fn fates(outcomes: Vec<Outcome>) -> Vec<Option<bool>> {
+        outcomes.into_iter().map(Result::ok).collect()
+    }
+
+    #[test]
+    fn each_document_gets_the_fate_its_write_error_names() {
+        let err = insert_many_error(doc! { "writeErrors": [
+            { "index": 1, "code": DUPLICATE_KEY, "errmsg": "E11000 duplicate key" },
+            { "index": 2, "code": 121, "errmsg": "Document failed validation" },
+        ] });
+        assert_eq!(
+            fates(outcomes_of(&err, 4, "tickets")),
+            [Some(true), Some(false), None, Some(true)],
+            "stored, refused (its key taken), failed, stored"
+        );
+    }
+
+    #[test]
+    fn a_write_concern_failure_leaves_no_document_counted_as_stored() {
+        let err = insert_many_error(doc! {
+            "writeErrors": [{ "index": 0, "code": DUPLICATE_KEY, "errmsg": "E11000" }],
+            "writeConcernError": { "code": 64, "codeName": "WriteConcernFailed", "errmsg": "waiting for replication timed out" },
+        });
+        assert_eq!(
+            fates(outcomes_of(&err, 3, "tickets")),
+            [Some(false), None, None]
+        );
+    }
+
+    #[test]
+    fn a_command_that_failed_as_a_whole_fails_every_document() {
+        let err = Error::from(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "the connection was lost",
+        ));
+        assert_eq!(fates(outcomes_of(&err, 2, "tickets")), [None, None]);
+    }
+}

@@ -2,7 +2,8 @@
 //! `cargo build`), their own NATS server, and nginx rendered from the same template as the local
 //! ingress — on free ports, with their own databases, so tests run side by side. Processes can
 //! be killed with SIGKILL and started again, which the failure tests do. Dropping a fleet stops
-//! every process it started, nginx's workers included, and fails if one survives.
+//! every process it started, nginx's workers included, and fails if one survives; then it drops
+//! the fleet's databases.
 
 mod fleet;
 mod nats;
@@ -11,5 +12,5 @@ mod process;
 pub mod standalone;
 mod user;
 
-pub use fleet::{Fleet, FleetOptions, Service};
+pub use fleet::{Fleet, FleetOptions, Service, is_fleet_database};
 pub use user::{Answer, User, eventually};

@@ -14,9 +14,13 @@
 //!   kept; otherwise all are dropped. The price: runs less than N minutes apart leave their
 //!   databases to a later prune, which drops them all at once. `--all-databases` drops them
 //!   regardless (a test run going on at that moment may then fail).
+//! - End-to-end fleets drop their own `e2e_<12 hex>_*` databases as they stop; a run that was
+//!   killed leaves them, and they go with the `test_*` ones, under the same rule. Those fleets
+//!   run NATS servers of their own, so their streams go with them, and an end-to-end run alone
+//!   leaves no stream to say it is going on: prune while only one runs and its fleets fail.
 //!
-//! Only names of exactly those shapes are touched: not the fleet's `EVENTS` stream, not the
-//! end-to-end fleets' `e2e_*` databases. `TEST_MONGO_URI` (default mongodb://127.0.0.1:27017)
+//! Only names of exactly those shapes are touched: not the fleet's `EVENTS` stream, not the local
+//! fleet's `auth`, `tickets`… databases. `TEST_MONGO_URI` (default mongodb://127.0.0.1:27017)
 //! and `TEST_NATS_URL`, else `NATS_URL` (default nats://127.0.0.1:4222), name the servers, as for
 //! the tests. Drops run 8 at a time. A drop that fails is reported and counted; the exit code is
 //! 1 only if a server could not be reached (2 for a bad argument).
@@ -34,6 +38,7 @@ use ticketing_common::{
     events::EventBus,
     poll,
 };
+use ticketing_e2e::is_fleet_database;
 
 const USAGE: &str = "usage: prune-test-data [--older-than-minutes N] [--all-databases]";
 /// Drops in flight at once: enough to hide the round trips, few enough not to swamp a 2-core
@@ -218,7 +223,7 @@ async fn prune_streams(grace: Duration) -> anyhow::Result<Pruned> {
     Ok(pruned)
 }
 
-/// Drops every `test_<32 hex>` database, unless `keep` says why not.
+/// Drops every `test_<32 hex>` and `e2e_<12 hex>_*` database, unless `keep` says why not.
 async fn prune_databases(keep: Keep) -> anyhow::Result<Pruned> {
     let uri =
         config::optional("TEST_MONGO_URI").unwrap_or_else(|| "mongodb://127.0.0.1:27017".into());
@@ -234,7 +239,7 @@ async fn prune_databases(keep: Keep) -> anyhow::Result<Pruned> {
         .await
         .with_context(unreachable)?
         .into_iter()
-        .filter(|name| is_test_database(name))
+        .filter(|name| is_test_database(name) || is_fleet_database(name))
         .collect();
     let mut pruned = Pruned::default();
     if let Keep::All(reason) = keep {
@@ -292,6 +297,8 @@ mod tests {
     #[test]
     fn it_knows_the_names_the_tests_make() {
         assert!(is_test_database(&testing::mongo_config().database));
+        assert!(is_fleet_database("e2e_7ca119a777df_tickets"));
+        assert!(is_fleet_database("e2e_7ca119a777df_scratch_raw"));
         let stream = Names::new(testing::nats_config().events_prefix).stream();
         assert!(is_test_stream(&stream), "{stream}");
     }
@@ -313,12 +320,21 @@ mod tests {
         for name in [
             "test".to_owned(),
             "admin".to_owned(),
-            format!("e2e_{id}_auth"),
             format!("test_{id}x"),
             format!("test_{}", id.to_uppercase()),
             format!("test_{id}_scratch"),
         ] {
             assert!(!is_test_database(&name), "{name}");
+        }
+        for name in [
+            "tickets",
+            "e2e_7ca119a777df",
+            "e2e_7ca119a777df_",
+            "e2e_7CA119A777DF_auth",
+            "e2e_startup_0123456789ab",
+            "x_e2e_7ca119a777df_auth",
+        ] {
+            assert!(!is_fleet_database(name), "{name}");
         }
     }
 

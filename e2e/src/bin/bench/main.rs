@@ -141,11 +141,6 @@ async fn main() -> anyhow::Result<()> {
     let dir = output::dir(plan.scale);
     progress("starting the fleet");
     let fleet = Fleet::start(FleetOptions::default()).await?;
-    let mut databases: Vec<String> = Service::ALL
-        .into_iter()
-        .map(|service| fleet.database(service))
-        .collect();
-    databases.push(fleet.scratch_database("raw"));
     let outcome = run(&fleet, plan).await;
     if outcome
         .as_ref()
@@ -153,9 +148,8 @@ async fn main() -> anyhow::Result<()> {
     {
         eprintln!("{}", fleet.logs());
     }
-    let mongo = fleet.mongo_uri();
+    // Its databases hold thousands of tickets: the fleet drops them as it stops.
     drop(fleet);
-    drop_databases(mongo, &databases).await;
     let Outcome {
         results,
         report,
@@ -652,16 +646,4 @@ fn listed(body: &Value) -> Option<usize> {
 
 fn progress(what: &str) {
     eprintln!("==> bench: {what}");
-}
-
-/// The bench's databases hold thousands of tickets: it leaves none behind.
-async fn drop_databases(mongo: &str, names: &[String]) {
-    let Ok(client) = mongodb::Client::with_uri_str(mongo).await else {
-        return;
-    };
-    for name in names {
-        if let Err(err) = client.database(name).drop().await {
-            eprintln!("could not drop database {name}: {err}");
-        }
-    }
 }

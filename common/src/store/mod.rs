@@ -43,11 +43,13 @@
 //! page nothing. MongoDB serves the same query from the `(shelf, entity, version)` index.
 //!
 //! Round trips: create 1; update 3 (read, insert, delete base); apply a replica version 3 (a
-//! first version 1). Inserts of the same moment share one command ([`GroupInsert`]), so under
+//! first version 1), or 2 when this process applied the version before (no read: `recent`), and
+//! none for a duplicate of a version it applied. Inserts of the same moment share one command ([`GroupInsert`]), so under
 //! load an insert costs the server a fraction of a lone one. The events then cost the relay a
 //! share of one `update` per batch (`events::outbox`, "Two ways in").
 //! [`VersionedStore::repair`] finishes what a writer that stopped halfway left held.
 
+mod recent;
 mod revision;
 mod upgrade;
 
@@ -62,6 +64,7 @@ use mongodb::{
 use serde::{Serialize, de::DeserializeOwned};
 use tokio_util::sync::CancellationToken;
 
+use recent::Recent;
 use revision::Revision;
 
 use crate::{
@@ -171,6 +174,15 @@ pub struct Current<T> {
 }
 
 impl<T: Versioned> Current<T> {
+    /// A revision known to be its entity's newest, with nothing else stored beside it.
+    fn settled(revision: Revision<T>) -> Self {
+        Self {
+            revision,
+            base: None,
+            dead: Vec::new(),
+        }
+    }
+
     pub fn state(&self) -> &T {
         &self.revision.state
     }
@@ -195,8 +207,9 @@ impl<T: Versioned> Current<T> {
 }
 
 /// What became of one attempt to store the next revision.
-enum Saved {
-    Stored,
+enum Saved<T> {
+    /// Stored and proven live.
+    Stored(Box<Revision<T>>),
     /// Another writer took the version first, or ours proved stale: read again.
     Superseded,
 }
@@ -206,6 +219,8 @@ pub struct VersionedStore<T: Versioned> {
     revisions: Collection<Revision<T>>,
     /// Every revision is stored through it: writers of the same moment share one `insert`.
     inserts: GroupInsert<Revision<T>>,
+    /// The replica versions this process applied last (see `recent`).
+    recent: Recent<T>,
     signal: OutboxSignal,
     _entity: PhantomData<T>,
 }
@@ -215,6 +230,7 @@ impl<T: Versioned> Clone for VersionedStore<T> {
         Self {
             revisions: self.revisions.clone(),
             inserts: self.inserts.clone(),
+            recent: self.recent.clone(),
             signal: self.signal.clone(),
             _entity: PhantomData,
         }
@@ -258,6 +274,7 @@ impl<T: Versioned> VersionedStore<T> {
         .await?;
         let store = Self {
             inserts: GroupInsert::new(revisions.clone()),
+            recent: Recent::new(),
             revisions,
             signal,
             _entity: PhantomData,
@@ -390,7 +407,7 @@ impl<T: Versioned> VersionedStore<T> {
                         .save_next(&current, state.clone(), events)
                         .await
                         .map_err(UpdateFailure::Database)?;
-                    if let Saved::Stored = saved {
+                    if let Saved::Stored(_) = saved {
                         return Ok(Updated::Saved(state));
                     }
                 }
@@ -407,12 +424,24 @@ impl<T: Versioned> VersionedStore<T> {
 
     /// Applies version `version` of `id`, made by `make` from the state held (none for a first
     /// version); `make` returning `None` means it cannot be made yet (early).
+    ///
+    /// The version this process applied last is remembered (`recent`): the next one is then
+    /// stored without a read (insert, delete base), and a duplicate costs nothing. What another
+    /// instance applied meanwhile makes that write fail its claim or its proof; the entity is then
+    /// read, as without memory.
     pub async fn apply_version(
         &self,
         id: T::Id,
         version: Version,
         make: impl FnOnce(Option<&T>) -> Option<T>,
     ) -> anyhow::Result<Applied> {
+        let remembered = self.recent.get(id);
+        if remembered
+            .as_ref()
+            .is_some_and(|known| known.version >= version)
+        {
+            return Ok(Applied::Duplicate);
+        }
         let Some(previous) = version.previous() else {
             // A first version is made from nothing and needs no read: its insert tells a
             // duplicate (see `apply_initial` for a late copy).
@@ -421,19 +450,40 @@ impl<T: Versioned> VersionedStore<T> {
             };
             return self.apply_initial(state).await;
         };
-        match self.current(id).await? {
-            Some(current) if current.version() >= version => Ok(Applied::Duplicate),
+        let current = match remembered {
+            Some(known) if known.version == previous => Some(Current::settled(known)),
+            _ => self.current(id).await?,
+        };
+        match current {
+            Some(current) if current.version() >= version => {
+                self.remember_if_settled(&current);
+                Ok(Applied::Duplicate)
+            }
             Some(current) if current.version() == previous => {
                 let Some(state) = make(Some(current.state())) else {
                     return Ok(Applied::Early);
                 };
                 Ok(match self.save_next(&current, state, Vec::new()).await? {
-                    Saved::Stored => Applied::Applied,
-                    // Whoever took this version applied the same event.
-                    Saved::Superseded => Applied::Duplicate,
+                    Saved::Stored(applied) => {
+                        self.recent.remember(&applied);
+                        Applied::Applied
+                    }
+                    // Whoever took this version applied the same event (or a later one, if what
+                    // we remembered was behind: read next time).
+                    Saved::Superseded => {
+                        self.recent.forget(id);
+                        Applied::Duplicate
+                    }
                 })
             }
             _ => Ok(Applied::Early),
+        }
+    }
+
+    /// Remembers a replica's newest revision as read, if nothing else is stored beside it.
+    fn remember_if_settled(&self, current: &Current<T>) {
+        if current.base.is_none() && current.dead.is_empty() {
+            self.recent.remember(&current.revision);
         }
     }
 
@@ -494,7 +544,7 @@ impl<T: Versioned> VersionedStore<T> {
         current: &Current<T>,
         state: T,
         events: Vec<OutboxEntry>,
-    ) -> anyhow::Result<Saved> {
+    ) -> anyhow::Result<Saved<T>> {
         if let Some(base) = &current.base {
             // Its writer has not deleted it yet (or stopped): do it for them, so that our own
             // revision's base is only deleted once the base before it is gone.
@@ -516,7 +566,7 @@ impl<T: Versioned> VersionedStore<T> {
             return Ok(Saved::Superseded);
         }
         self.hand_over(&next);
-        Ok(Saved::Stored)
+        Ok(Saved::Stored(Box::new(next)))
     }
 
     /// The first version of an entity only known from an event (a replica): one insert. A late
@@ -526,6 +576,7 @@ impl<T: Versioned> VersionedStore<T> {
     async fn apply_initial(&self, state: T) -> anyhow::Result<Applied> {
         let revision = Revision::initial(state, Vec::new());
         Ok(if self.insert(&revision).await? {
+            self.recent.remember(&revision);
             Applied::Applied
         } else {
             Applied::Duplicate

@@ -118,11 +118,16 @@ async fn reading_and_deciding_nothing_is_one_find() {
 }
 
 #[tokio::test]
-async fn a_replica_version_is_read_insert_compact() {
-    let (store, log, _db) = counted_store().await;
+async fn a_replica_version_is_insert_and_compact_after_one_applied_here_read_first_otherwise() {
+    let (store, log, db) = counted_store().await;
     let item = Item::new("v0");
+    let version = |n: i64| Item {
+        version: Version::new(n).expect("version"),
+        title: format!("v{n}"),
+        ..item.clone()
+    };
     assert_eq!(
-        store.apply_in_order(item.clone()).await.expect("apply"),
+        store.apply_in_order(version(0)).await.expect("apply"),
         Applied::Applied
     );
     assert_eq!(
@@ -131,28 +136,52 @@ async fn a_replica_version_is_read_insert_compact() {
         "a first version known only from an event is one insert"
     );
     assert_eq!(
-        store.apply_in_order(item.clone()).await.expect("apply"),
+        store.apply_in_order(version(0)).await.expect("apply"),
         Applied::Duplicate
+    );
+    assert!(
+        log.take().is_empty(),
+        "a duplicate of a version this process applied costs nothing"
+    );
+    assert_eq!(
+        store.apply_in_order(version(1)).await.expect("apply"),
+        Applied::Applied
     );
     assert_eq!(
         log.take(),
-        ["insert"],
-        "a duplicate first version: its key is taken"
+        ["insert", "delete"],
+        "the version after one this process applied: no read"
     );
 
-    let mut next = item.clone();
-    next.version = Version::new(1).expect("version");
+    // Another instance (or this one, restarted) has applied nothing: it reads first.
+    let open_other = async || {
+        let other = VersionedStore::<Item>::open(&db, "items", OutboxSignal::default())
+            .await
+            .expect("store opens");
+        log.take();
+        other
+    };
+    let other = open_other().await;
     assert_eq!(
-        store.apply_in_order(next.clone()).await.expect("apply"),
+        other.apply_in_order(version(2)).await.expect("apply"),
         Applied::Applied
     );
     assert_eq!(log.take(), ["find", "insert", "delete"]);
-
     assert_eq!(
-        store.apply_in_order(next).await.expect("apply"),
+        other.apply_in_order(version(3)).await.expect("apply"),
+        Applied::Applied
+    );
+    assert_eq!(log.take(), ["insert", "delete"], "now it remembers");
+    assert_eq!(
+        open_other()
+            .await
+            .apply_in_order(version(1))
+            .await
+            .expect("apply"),
         Applied::Duplicate
     );
     assert_eq!(log.take(), ["find"], "a duplicate is one read");
+    assert_eq!(documents_of(&other, item.id).await, 1);
 }
 
 /// An entity whose every change is its last, like an order.

@@ -1,5 +1,5 @@
 //! Builds the tickets service: HTTP API, outbox relay, the order listeners, the repair of ticket
-//! changes a stopped writer left held, and the sweep that forgets old cancellations.
+//! changes a stopped writer left held, and the sweep that forgets old orders.
 
 use std::time::Duration;
 
@@ -22,7 +22,7 @@ use crate::{
 pub const SERVICE: &str = "tickets";
 /// How often held ticket changes whose writer stopped halfway are finished.
 const REPAIR_INTERVAL: Duration = Duration::from_secs(10);
-/// How often cancellations older than the event stream's retention are forgotten.
+/// How often orders seen longer ago than the event stream's retention are forgotten.
 const FORGET_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 /// Serves `/healthz` at once, waits for MongoDB and NATS (retrying for as long as it takes),
@@ -52,7 +52,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         .ready(routes::router().with_state(state), probes)
         .with_worker(Worker::outbox_relay(relay))
         .with_worker(tickets.repairer(REPAIR_INTERVAL))
-        .with_worker(forget_old_cancellations(tickets.clone()))
+        .with_worker(forget_old_orders(tickets.clone()))
         .with_worker(Worker::listener(
             &bus,
             SERVICE,
@@ -68,21 +68,20 @@ pub async fn build(settings: Settings) -> anyhow::Result<Service> {
         .with_bus(bus))
 }
 
-fn forget_old_cancellations(tickets: Tickets) -> Worker {
-    Worker::new("forget old cancellations", move |stop| async move {
+fn forget_old_orders(tickets: Tickets) -> Worker {
+    Worker::new("forget old orders", move |stop| async move {
         loop {
             tokio::select! {
                 () = tokio::time::sleep(FORGET_INTERVAL) => {}
                 () = stop.cancelled() => return Ok(()),
             }
-            match tickets.forget_old_cancellations().await {
+            match tickets.forget_old_orders().await {
                 Ok(0) => {}
-                Ok(forgotten) => tracing::info!(
-                    forgotten,
-                    "forgot cancellations past the stream's retention"
-                ),
+                Ok(forgotten) => {
+                    tracing::info!(forgotten, "forgot orders past the stream's retention")
+                }
                 Err(err) => {
-                    tracing::warn!(error = %format!("{err:#}"), "forgetting old cancellations failed")
+                    tracing::warn!(error = %format!("{err:#}"), "forgetting old orders failed")
                 }
             }
         }

@@ -1,22 +1,20 @@
 //! Tickets, kept in a [`VersionedStore`]: every change is the next version of the ticket, saved
 //! together with its `ticket.updated` event, and two concurrent changes can never both win.
 
-use anyhow::Context;
-use mongodb::{
-    Collection, Database,
-    bson::{Document, doc},
-};
+use mongodb::{Collection, Database, bson::Document};
 use serde::{Deserialize, Serialize};
 use ticketing_common::{
     domain::{Money, OrderId, TicketId, UserId, Version, money},
-    events::{Envelope, EventBus, OutboxEntry, OutboxSignal},
-    mongo::is_duplicate_key,
+    events::{Envelope, OutboxEntry, OutboxSignal},
     store::{Applied, Change, UpdateFailure, Versioned, VersionedStore},
 };
 
 use crate::domain::{Ticket, Title};
 
 pub mod for_sale;
+mod order_fates;
+
+use order_fates::OrderFates;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct TicketDocument {
@@ -127,15 +125,15 @@ impl From<UpdateFailure> for ChangeError {
 #[derive(Clone)]
 pub struct Tickets {
     store: VersionedStore<TicketDocument>,
-    /// Orders whose cancellation we have seen, so a late `order.created` for one cannot reserve.
-    cancelled_orders: Collection<Document>,
+    /// Orders reserved for or seen cancelled, so a late `order.created` cannot keep a ticket.
+    order_fates: OrderFates,
 }
 
 impl Tickets {
     pub async fn open(db: &Database, signal: OutboxSignal) -> anyhow::Result<Self> {
         Ok(Self {
             store: VersionedStore::open(db, "tickets", signal).await?,
-            cancelled_orders: db.collection("cancelled_orders"),
+            order_fates: OrderFates::open(db),
         })
     }
 
@@ -230,9 +228,9 @@ impl Tickets {
     pub async fn reserve(&self, id: TicketId, order: OrderId) -> Result<Applied, ChangeError> {
         let reserved = self.hold_for(id, order).await?;
         // The order's cancellation may have been handled before (it overtook the creation) or
-        // while we wrote; it remembers the order before releasing, so looking after our write
+        // while we wrote; it remembers the order before releasing, so asking after our write
         // cannot miss it. Also on a duplicate: the delivery before may have stopped right here.
-        if self.was_cancelled(order).await? {
+        if self.order_fates.cancelled_once_reserved(order).await? {
             self.free_from(id, order).await?;
         }
         Ok(reserved)
@@ -241,7 +239,7 @@ impl Tickets {
     /// Releases the ticket from `order` (on `order.cancelled`). A cancellation that overtook its
     /// order's creation is remembered, so the late creation does not keep the ticket.
     pub async fn release(&self, id: TicketId, order: OrderId) -> Result<Applied, ChangeError> {
-        self.remember_cancelled(order).await?;
+        self.order_fates.remember_cancelled(order).await?;
         self.free_from(id, order).await
     }
 
@@ -282,42 +280,10 @@ impl Tickets {
         Ok(updated.into())
     }
 
-    async fn was_cancelled(&self, order: OrderId) -> anyhow::Result<bool> {
-        let found = self
-            .cancelled_orders
-            .find_one(doc! { "_id": order })
-            .await
-            .context("checking cancelled orders")?;
-        Ok(found.is_some())
-    }
-
-    async fn remember_cancelled(&self, order: OrderId) -> anyhow::Result<()> {
-        match self
-            .cancelled_orders
-            .insert_one(doc! { "_id": order, "remembered_at": bson::DateTime::now() })
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) if is_duplicate_key(&err) => Ok(()),
-            Err(err) => Err(anyhow::Error::new(err).context("remembering a cancelled order")),
-        }
-    }
-
-    /// Forgets cancellations older than the event stream keeps events: no `order.created` can
-    /// come for those orders any more, and every lookup would scan them. Returns how many.
-    pub async fn forget_old_cancellations(&self) -> anyhow::Result<u64> {
-        let retention = i64::try_from(EventBus::RETENTION.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = bson::DateTime::from_millis(
-            bson::DateTime::now()
-                .timestamp_millis()
-                .saturating_sub(retention),
-        );
-        let forgotten = self
-            .cancelled_orders
-            .delete_many(doc! { "remembered_at": { "$lt": cutoff } })
-            .await
-            .context("forgetting old cancellations")?;
-        Ok(forgotten.deleted_count)
+    /// Forgets orders seen longer ago than the event stream keeps events: no event can come for
+    /// them any more. Returns how many.
+    pub async fn forget_old_orders(&self) -> anyhow::Result<u64> {
+        self.order_fates.forget_old().await
     }
 }
 

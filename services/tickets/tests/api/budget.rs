@@ -62,8 +62,9 @@ async fn each_ticket_operation_keeps_to_its_round_trip_budget() {
     );
     assert_eq!(
         log.take(),
-        ["find", "insert", "delete", "find"],
-        "reserve: a change, then a look for a cancellation that overtook the order"
+        ["find", "insert", "delete", "insert"],
+        "reserve: a change, then the claim of the order, which a cancellation that overtook it \
+         would hold"
     );
 
     assert_eq!(
@@ -72,8 +73,8 @@ async fn each_ticket_operation_keeps_to_its_round_trip_budget() {
     );
     assert_eq!(
         log.take(),
-        ["insert", "find", "insert", "delete"],
-        "release: remember the cancellation, then a change"
+        ["insert", "update", "find", "insert", "delete"],
+        "release: remember the cancellation (on the reservation's claim), then a change"
     );
 
     tickets.list_for_sale(None, 50).await.expect("list");

@@ -18,8 +18,9 @@ use std::{
 
 use super::{Versioned, revision::Revision};
 
-/// At most this many entities are remembered, the oldest forgotten first: a few hundred bytes
-/// each (a ticket replica's revision is about 400), so about 2 MiB per replica at most.
+/// At most this many entities are remembered, the oldest forgotten first. Measured after the
+/// benchmark (which fills it): orders, holding the ticket replica, 20.8 → 24.7 MiB resident,
+/// payments, holding the order replica, 21.0 → 24.2 MiB.
 pub(super) const CAPACITY: usize = 4_096;
 
 pub(super) struct Recent<T> {

@@ -157,6 +157,43 @@ pub async fn forget_done(conn: &mut ConnectionManager, storage: &Config) -> anyh
     }
 }
 
+/// apalis-redis's list of every queue, across namespaces.
+const QUEUES_LIST: &str = "core:apalis:queues:list";
+/// How long [`remove_namespace`] waits for Redis to answer a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Removes everything a namespace holds in Redis: its keys (`<namespace>:*`: jobs, their
+/// idempotency keys, workers) and its queue's entry in apalis-redis's list of all queues. For
+/// the namespaces tests and test fleets take, one each: left behind they pile up by the
+/// thousand in a shared Redis. Synchronous, on a connection of its own to the Redis at `url`,
+/// for the `Drop`s that call it.
+pub fn remove_namespace(url: &str, namespace: &str) -> redis::RedisResult<()> {
+    let mut conn = redis::Client::open(url)?.get_connection_with_timeout(CONNECT_TIMEOUT)?;
+    let conn = &mut conn;
+    let pattern = format!("{namespace}:*");
+    let mut cursor = 0_u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(CHUNK)
+            .query(conn)?;
+        if !keys.is_empty() {
+            redis::cmd("UNLINK").arg(&keys).query::<()>(conn)?;
+        }
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    redis::cmd("ZREM")
+        .arg(QUEUES_LIST)
+        .arg(storage_config(namespace).workers_set())
+        .query(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

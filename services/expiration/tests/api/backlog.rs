@@ -1,7 +1,7 @@
 use expiration::{configuration::RedisConfig, connection, scheduler};
 use ticketing_common::testing;
 
-use crate::helpers::{redis_url, remove_keys};
+use crate::helpers::{redis_url, remove_namespace};
 
 /// Redis's Lua refuses to unpack more than ~8000 values, which is how apalis-redis's fetch
 /// promotes due jobs: a backlog that large must be moved in chunks before the worker starts.
@@ -40,5 +40,5 @@ async fn a_backlog_larger_than_one_script_can_move_is_promoted_in_chunks() {
     assert_eq!(moved, 9_000);
     assert_eq!(count("LLEN", storage.active_jobs_list()).await, 9_000);
     assert_eq!(count("ZCARD", storage.scheduled_jobs_set()).await, 1);
-    remove_keys(&format!("{namespace}:*"), &storage.workers_set()).expect("cleaned up");
+    remove_namespace(&namespace).expect("cleaned up");
 }

@@ -222,36 +222,13 @@ impl Drop for TestApp {
         if let Some(running) = self.running.take() {
             running.shutdown.cancel();
         }
-        let namespace = format!("{}:*", self.settings.redis.namespace);
-        let workers = self.storage.workers_set();
-        let _ = remove_keys(&namespace, &workers);
+        let _ = remove_namespace(&self.settings.redis.namespace);
     }
 }
 
-pub fn remove_keys(pattern: &str, workers_set: &str) -> redis::RedisResult<()> {
-    let mut conn = redis::Client::open(redis_url())?.get_connection()?;
-    let mut cursor = 0_u64;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(1_000)
-            .query(&mut conn)?;
-        if !keys.is_empty() {
-            redis::cmd("UNLINK").arg(&keys).query::<()>(&mut conn)?;
-        }
-        if next == 0 {
-            break;
-        }
-        cursor = next;
-    }
-    // apalis-redis lists every queue in one global key.
-    redis::cmd("ZREM")
-        .arg("core:apalis:queues:list")
-        .arg(workers_set)
-        .query::<()>(&mut conn)
+/// Removes the namespace's keys from the test Redis (see `scheduler::remove_namespace`).
+pub fn remove_namespace(namespace: &str) -> redis::RedisResult<()> {
+    scheduler::remove_namespace(&redis_url(), namespace)
 }
 
 pub fn order_created(order: OrderId, expires_at: DateTime<Utc>) -> OrderCreated {

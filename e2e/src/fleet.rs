@@ -308,7 +308,7 @@ impl Fleet {
 impl Drop for Fleet {
     /// Leaves nothing running: the services and NATS are killed, nginx is stopped with its own
     /// `-s quit`; each stop kills what is left of the process's group and checks none survived.
-    /// Then the fleet's databases go too (see `drop_databases`).
+    /// Then the fleet's databases and its expiration jobs in Redis go too.
     fn drop(&mut self) {
         for running in self.services.values_mut() {
             running.process.kill();

@@ -44,9 +44,10 @@
 //!
 //! Round trips: create 1; update 3 (read, insert, delete base); apply a replica version 3 (a
 //! first version 1), or 2 when this process applied the version before (no read: `recent`), and
-//! none for a duplicate of a version it applied. Inserts of the same moment share one command ([`GroupInsert`]), so under
-//! load an insert costs the server a fraction of a lone one. The events then cost the relay a
-//! share of one `update` per batch (`events::outbox`, "Two ways in").
+//! none for a duplicate of a version it applied. Inserts of the same moment share one command
+//! ([`GroupInsert`]), so under load an insert costs the server a fraction of a lone one. The
+//! events then cost the relay a share of one `update` per batch (`events::outbox`, "Two ways
+//! in").
 //! [`VersionedStore::repair`] finishes what a writer that stopped halfway left held.
 
 mod recent;

@@ -345,11 +345,16 @@ fn remove_redis_namespace(namespace: &str) -> anyhow::Result<()> {
 pub fn is_fleet_database(name: &str) -> bool {
     name.strip_prefix("e2e_")
         .and_then(|rest| rest.split_once('_'))
-        .is_some_and(|(id, rest)| {
-            id.len() == 12
-                && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-                && !rest.is_empty()
-        })
+        .is_some_and(|(id, rest)| is_fleet_id(id) && !rest.is_empty())
+}
+
+/// The shape of a fleet's events prefix, which is also its Redis namespace: `e2e_` and its id.
+pub fn is_fleet_events_prefix(name: &str) -> bool {
+    name.strip_prefix("e2e_").is_some_and(is_fleet_id)
+}
+
+fn is_fleet_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Drops the databases of fleet `id`, its services' and the scratch ones alike. Nothing else

@@ -12,5 +12,5 @@ mod process;
 pub mod standalone;
 mod user;
 
-pub use fleet::{Fleet, FleetOptions, Service, is_fleet_database};
+pub use fleet::{Fleet, FleetOptions, Service, is_fleet_database, is_fleet_events_prefix};
 pub use user::{Answer, User, eventually};

@@ -13,17 +13,22 @@
 //!   stream younger than N minutes exists, a run may be going on and every `test_*` database is
 //!   kept; otherwise all are dropped. The price: runs less than N minutes apart leave their
 //!   databases to a later prune, which drops them all at once. `--all-databases` drops them
-//!   regardless (a test run going on at that moment may then fail).
+//!   (and the Redis namespaces below) regardless (a test run going on at that moment may then
+//!   fail).
 //! - End-to-end fleets drop their own `e2e_<12 hex>_*` databases as they stop; a run that was
 //!   killed leaves them, and they go with the `test_*` ones, under the same rule. Those fleets
 //!   run NATS servers of their own, so their streams go with them, and an end-to-end run alone
 //!   leaves no stream to say it is going on: prune while only one runs and its fleets fail.
+//! - Expiration jobs in Redis: test runs and fleets remove their namespace (`t_<32 hex>`,
+//!   `e2e_<12 hex>`) as they end; the namespaces of killed ones go under the same rule. They
+//!   are found in apalis-redis's list of queues (every namespace a job worker ran in).
 //!
 //! Only names of exactly those shapes are touched: not the fleet's `EVENTS` stream, not the local
-//! fleet's `auth`, `tickets`… databases. `TEST_MONGO_URI` (default mongodb://127.0.0.1:27017)
-//! and `TEST_NATS_URL`, else `NATS_URL` (default nats://127.0.0.1:4222), name the servers, as for
-//! the tests. Drops run 8 at a time. A drop that fails is reported and counted; the exit code is
-//! 1 only if a server could not be reached (2 for a bad argument).
+//! fleet's `auth`, `tickets`… databases nor its `ticketing` namespace. `TEST_MONGO_URI` (default
+//! mongodb://127.0.0.1:27017), `TEST_NATS_URL`, else `NATS_URL` (default nats://127.0.0.1:4222),
+//! and `TEST_REDIS_URL` (default redis://127.0.0.1:6379) name the servers, as for the tests.
+//! Drops run 8 at a time. A drop that fails is reported and counted; the exit code is 1 only if
+//! a server could not be reached (2 for a bad argument).
 
 use std::{
     process::ExitCode,
@@ -31,6 +36,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use expiration::scheduler;
 use futures::{StreamExt, TryStreamExt, stream};
 use mongodb::{Client, options::ClientOptions};
 use ticketing_common::{
@@ -38,7 +44,7 @@ use ticketing_common::{
     events::EventBus,
     poll,
 };
-use ticketing_e2e::is_fleet_database;
+use ticketing_e2e::{is_fleet_database, is_fleet_events_prefix};
 
 const USAGE: &str = "usage: prune-test-data [--older-than-minutes N] [--all-databases]";
 /// Drops in flight at once: enough to hide the round trips, few enough not to swamp a 2-core
@@ -60,13 +66,17 @@ async fn main() -> ExitCode {
         }
     };
     let streams = prune_streams(options.grace).await;
-    let databases = match &streams {
+    let keep = match &streams {
         _ if options.all_databases => Keep::Nothing,
         Ok(pruned) if pruned.kept == 0 => Keep::Nothing,
         Ok(_) => Keep::All("a test stream younger than the grace period exists"),
         Err(_) => Keep::All("NATS could not tell whether a test run is going on"),
     };
-    let databases = prune_databases(databases).await;
+    let databases = prune_databases(keep).await;
+    let redis = match tokio::task::spawn_blocking(move || prune_redis(keep)).await {
+        Ok(pruned) => pruned,
+        Err(err) => Err(anyhow::anyhow!("pruning Redis stopped: {err}")),
+    };
 
     let mut unreachable = false;
     let mut report = |what: &str, outcome: &anyhow::Result<Pruned>| match outcome {
@@ -78,9 +88,10 @@ async fn main() -> ExitCode {
         }
     };
     let summary = format!(
-        "{}; {}",
+        "{}; {}; {}",
         report("test databases", &databases),
-        report("test streams", &streams)
+        report("test streams", &streams),
+        report("Redis namespaces", &redis)
     );
     println!(
         "prune-test-data: {summary} (grace {} min, {:.1} s)",
@@ -162,6 +173,7 @@ impl Pruned {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Keep {
     Nothing,
     All(&'static str),
@@ -260,6 +272,33 @@ async fn prune_databases(keep: Keep) -> anyhow::Result<Pruned> {
     Ok(pruned)
 }
 
+/// Removes the Redis namespaces of test runs and fleets that ended without removing them,
+/// unless `keep` says why not. Blocking: run it off the runtime's threads.
+fn prune_redis(keep: Keep) -> anyhow::Result<Pruned> {
+    let url = config::optional("TEST_REDIS_URL").unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+    let unreachable = || format!("could not reach Redis at {}", config::redact(&url));
+    let namespaces: Vec<String> = scheduler::queued_namespaces(&url)
+        .with_context(unreachable)?
+        .into_iter()
+        .filter(|namespace| is_unique_name(namespace, "t") || is_fleet_events_prefix(namespace))
+        .collect();
+    let mut pruned = Pruned::default();
+    if let Keep::All(reason) = keep {
+        pruned.kept = namespaces.len();
+        pruned.kept_because = Some(reason);
+        return Ok(pruned);
+    }
+    let results = namespaces
+        .into_iter()
+        .map(|namespace| {
+            let result = scheduler::remove_namespace(&url, &namespace);
+            (namespace, result)
+        })
+        .collect();
+    pruned.count("Redis namespace", results);
+    Ok(pruned)
+}
+
 fn unix_seconds(time: SystemTime) -> i64 {
     let seconds = time
         .duration_since(UNIX_EPOCH)
@@ -299,6 +338,9 @@ mod tests {
         assert!(is_test_database(&testing::mongo_config().database));
         assert!(is_fleet_database("e2e_7ca119a777df_tickets"));
         assert!(is_fleet_database("e2e_7ca119a777df_scratch_raw"));
+        assert!(is_fleet_events_prefix("e2e_7ca119a777df"));
+        assert!(!is_fleet_events_prefix("e2e_7ca119a777df_auth"));
+        assert!(!is_fleet_events_prefix("e2e_startup"));
         let stream = Names::new(testing::nats_config().events_prefix).stream();
         assert!(is_test_stream(&stream), "{stream}");
     }

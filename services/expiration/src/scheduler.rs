@@ -159,7 +159,7 @@ pub async fn forget_done(conn: &mut ConnectionManager, storage: &Config) -> anyh
 
 /// apalis-redis's list of every queue, across namespaces.
 const QUEUES_LIST: &str = "core:apalis:queues:list";
-/// How long [`remove_namespace`] waits for Redis to answer a connection.
+/// How long [`remove_namespace`] and [`queued_namespaces`] wait for Redis to answer a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Removes everything a namespace holds in Redis: its keys (`<namespace>:*`: jobs, their
@@ -168,8 +168,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// thousand in a shared Redis. Synchronous, on a connection of its own to the Redis at `url`,
 /// for the `Drop`s that call it.
 pub fn remove_namespace(url: &str, namespace: &str) -> redis::RedisResult<()> {
-    let mut conn = redis::Client::open(url)?.get_connection_with_timeout(CONNECT_TIMEOUT)?;
-    let conn = &mut conn;
+    let conn = &mut connect(url)?;
     let pattern = format!("{namespace}:*");
     let mut cursor = 0_u64;
     loop {
@@ -192,6 +191,25 @@ pub fn remove_namespace(url: &str, namespace: &str) -> redis::RedisResult<()> {
         .arg(QUEUES_LIST)
         .arg(storage_config(namespace).workers_set())
         .query(conn)
+}
+
+/// The namespaces whose queue apalis-redis lists: every namespace a job worker ran in.
+pub fn queued_namespaces(url: &str) -> redis::RedisResult<Vec<String>> {
+    let queues: Vec<String> = redis::cmd("ZRANGE")
+        .arg(QUEUES_LIST)
+        .arg(0)
+        .arg(-1)
+        .query(&mut connect(url)?)?;
+    let suffix = storage_config("").workers_set();
+    Ok(queues
+        .iter()
+        .filter_map(|queue| queue.strip_suffix(&suffix))
+        .map(str::to_owned)
+        .collect())
+}
+
+fn connect(url: &str) -> redis::RedisResult<redis::Connection> {
+    redis::Client::open(url)?.get_connection_with_timeout(CONNECT_TIMEOUT)
 }
 
 #[cfg(test)]

@@ -143,6 +143,15 @@ struct Pruned {
 }
 
 impl Pruned {
+    /// Nothing removed: all `count` kept, for `reason`.
+    fn kept_all(count: usize, reason: &'static str) -> Self {
+        Self {
+            kept: count,
+            kept_because: Some(reason),
+            ..Self::default()
+        }
+    }
+
     fn describe(&self, what: &str) -> String {
         let mut line = format!("{} {what} removed", self.removed);
         if self.failed > 0 {
@@ -253,12 +262,10 @@ async fn prune_databases(keep: Keep) -> anyhow::Result<Pruned> {
         .into_iter()
         .filter(|name| is_test_database(name) || is_fleet_database(name))
         .collect();
-    let mut pruned = Pruned::default();
     if let Keep::All(reason) = keep {
-        pruned.kept = names.len();
-        pruned.kept_because = Some(reason);
-        return Ok(pruned);
+        return Ok(Pruned::kept_all(names.len(), reason));
     }
+    let mut pruned = Pruned::default();
     let client = &client;
     let results = stream::iter(names)
         .map(|name| async move {
@@ -282,12 +289,10 @@ fn prune_redis(keep: Keep) -> anyhow::Result<Pruned> {
         .into_iter()
         .filter(|namespace| is_unique_name(namespace, "t") || is_fleet_events_prefix(namespace))
         .collect();
-    let mut pruned = Pruned::default();
     if let Keep::All(reason) = keep {
-        pruned.kept = namespaces.len();
-        pruned.kept_because = Some(reason);
-        return Ok(pruned);
+        return Ok(Pruned::kept_all(namespaces.len(), reason));
     }
+    let mut pruned = Pruned::default();
     let results = namespaces
         .into_iter()
         .map(|namespace| {
